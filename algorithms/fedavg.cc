@@ -1,0 +1,98 @@
+#include "algorithms/fedavg.h"
+
+#include <algorithm>
+
+namespace shoal {
+
+FedAvgOptions FedAvgOptions::Parse(const ConfigNode& n, double default_momentum) {
+  FedAvgOptions o;
+  o.server_lr = n.Get<double>("server_lr", 1.0, [](const double& v) { return v > 0; }, "> 0");
+  o.server_momentum = n.Get<double>("server_momentum", default_momentum,
+                                    [](const double& v) { return v >= 0 && v < 1; }, "in [0, 1)");
+  std::string w = n.Get<std::string>("weighting", "samples",
+                                     [](const std::string& v) { return v == "samples" || v == "uniform"; },
+                                     "'samples' or 'uniform'");
+  o.uniform_weighting = (w == "uniform");
+  return o;
+}
+
+void FedAvgStrategy::BeginRound(StrategyContext&) {
+  sum_.assign(global_params().size(), 0.0f);
+  weight_sum_ = 0;
+}
+
+Status FedAvgStrategy::Accept(ClientResult&& r, StrategyContext& ctx) {
+  if (r.update.delta.size() != sum_.size())
+    return InvalidArgument("client " + std::to_string(r.client) + " sent " + std::to_string(r.update.delta.size()) +
+                           " parameters, expected " + std::to_string(sum_.size()));
+  double w = opts_.uniform_weighting ? 1.0 : static_cast<double>(r.update.num_samples);
+  if (w <= 0) return Status::Ok();  // a client without data contributes nothing
+  ctx.backend->WeightedAccumulate(static_cast<float>(w), r.update.delta, sum_);
+  weight_sum_ += w;
+  return Status::Ok();
+}
+
+Result<std::vector<float>> FedAvgStrategy::Finish(int, StrategyContext& ctx) {
+  std::vector<float> x = global_params();
+  if (weight_sum_ <= 0) return x;
+  ctx.backend->Scale(static_cast<float>(1.0 / weight_sum_), sum_);
+  ServerStep(sum_, x, ctx);
+  return x;
+}
+
+void FedAvgStrategy::ServerStep(std::span<const float> mean_delta, std::vector<float>& x, StrategyContext& ctx) {
+  const Backend& be = *ctx.backend;
+  if (opts_.server_momentum > 0) {
+    if (velocity_.size() != x.size()) velocity_.assign(x.size(), 0.0f);
+    be.Scale(static_cast<float>(opts_.server_momentum), velocity_);
+    be.Axpy(1.0f, mean_delta, velocity_);
+    be.Axpy(static_cast<float>(opts_.server_lr), velocity_, x);
+  } else {
+    be.Axpy(static_cast<float>(opts_.server_lr), mean_delta, x);
+  }
+}
+
+Result<LocalSgdOptions> LocalSgdOptions::Parse(const ConfigNode& c) {
+  LocalSgdOptions o;
+  o.training.epochs = c.Get<int>("epochs", 1, [](const int& v) { return v >= 1; }, ">= 1");
+  o.training.batch_size = c.Get<int>("batch_size", 32, [](const int& v) { return v >= 1; }, ">= 1");
+  o.training.max_steps = c.Get<int64_t>("max_steps", 0, [](const int64_t& v) { return v >= 0; }, ">= 0 (0 = no cap)");
+  o.persist_optimizer_state = c.Get<bool>("persist_optimizer_state", false);
+  RETURN_IF_ERROR(c.status());
+  ASSIGN_OR_RETURN(o.optimizer, ParseOptimizer(c.Child("optimizer")));
+  return o;
+}
+
+ClientUpdate FedAvgClient::TrainLocally(const Task& task, ClientState& state, TrainContext& ctx,
+                                        const GradHook& hook) const {
+  const std::vector<float>& x = *task.model.params;
+  ctx.params.assign(x.begin(), x.end());
+  std::unique_ptr<Optimizer> opt = opts_.optimizer.create(ctx.model->layout(), *ctx.backend);
+  if (opts_.persist_optimizer_state) opt->LoadState(state);
+  double lr_scale = 1.0;
+  if (auto it = task.hparams.find("lr_scale"); it != task.hparams.end()) lr_scale = it->second;
+  LocalTrainingStats st = RunLocalTraining(opts_.training, task, ctx, *opt,
+                                           static_cast<float>(opts_.optimizer.lr * lr_scale), hook);
+  if (opts_.persist_optimizer_state) opt->SaveState(state);
+  ClientUpdate u;
+  u.delta.resize(x.size());
+  for (size_t i = 0; i < x.size(); ++i) u.delta[i] = ctx.params[i] - x[i];
+  u.num_samples = static_cast<int64_t>(ctx.indices.size());
+  u.steps = st.steps;
+  u.train_loss = st.mean_loss;
+  u.metrics["optimizer_state_bytes"] = static_cast<double>(opt->state_bytes());
+  return u;
+}
+
+double FedAvgClient::PlannedWork(const Task&, int64_t n) const {
+  double work = static_cast<double>(n) * opts_.training.epochs;
+  if (opts_.training.max_steps > 0)
+    work = std::min(work, static_cast<double>(opts_.training.max_steps) * opts_.training.batch_size);
+  return work;
+}
+
+Result<ClientUpdate> FedAvgClient::Run(const Task& task, ClientState& state, TrainContext& ctx) const {
+  return TrainLocally(task, state, ctx);
+}
+
+}  // namespace shoal

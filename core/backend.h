@@ -1,0 +1,116 @@
+// Backend: the one place where hot math lives.
+//
+// Every op has a reference implementation in `cpu_ref` (plain loops, the
+// oracle of the conformance test); faster backends override what they
+// accelerate and answer Supports() honestly. Callers ask Supports() before
+// dispatching ops that a backend may lack (e.g. double precision on CUDA).
+//
+// Pointers are host pointers unless a backend documents otherwise. All
+// methods are const and thread-safe: backends hold no mutable state, so one
+// instance is shared by every worker. Reductions (Dot, SquaredNorm) use a
+// fixed summation order so results do not depend on threads or call history.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+
+namespace shoal {
+
+enum class Op : int {
+  kGemm,
+  kIm2Col,
+  kCol2Im,
+  kSoftmaxXent,
+  kAxpy,
+  kScale,
+  kWeightedAccumulate,
+  kDot,
+  kSquaredNorm,
+  kClipByNorm,
+  kGaussianFill,
+  kSgdStep,
+  kCount
+};
+inline constexpr std::array<std::string_view, static_cast<int>(Op::kCount)> kOpNames = {
+    "gemm", "im2col", "col2im", "softmax_xent", "axpy", "scale", "weighted_accumulate",
+    "dot", "squared_norm", "clip_by_norm", "gaussian_fill", "sgd_step"};
+static_assert(kOpNames.size() == static_cast<size_t>(Op::kCount));
+
+enum class DType : int { kF32, kF64 };
+
+// Geometry of a 2-D convolution on one image (NCHW, square stride/padding).
+struct ConvGeom {
+  int channels = 1, height = 0, width = 0;
+  int kernel_h = 1, kernel_w = 1, pad = 0, stride = 1;
+  int out_h() const { return (height + 2 * pad - kernel_h) / stride + 1; }
+  int out_w() const { return (width + 2 * pad - kernel_w) / stride + 1; }
+  int64_t col_rows() const { return int64_t{channels} * kernel_h * kernel_w; }
+  int64_t col_cols() const { return int64_t{out_h()} * out_w(); }
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string_view name() const = 0;
+  virtual bool Supports(Op op, DType dtype) const = 0;
+
+  // C = alpha * op(A) * op(B) + beta * C, row-major; op(A) is m x k, op(B) k x n.
+  // lda/ldb/ldc are row strides of the stored (untransposed) matrices.
+  virtual void Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                    const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+                    int64_t ldc) const = 0;
+  virtual void Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha,
+                    const double* a, int64_t lda, const double* b, int64_t ldb, double beta,
+                    double* c, int64_t ldc) const = 0;
+
+  // im2col of one CHW image into a [col_rows x col_cols] row-major matrix whose
+  // rows are written with stride `ldc` (>= col_cols), so a batch can be laid out
+  // side by side. col2im accumulates (+=) the columns back into the image.
+  virtual void Im2Col(const ConvGeom& g, const float* img, float* col, int64_t ldc) const = 0;
+  virtual void Im2Col(const ConvGeom& g, const double* img, double* col, int64_t ldc) const = 0;
+  virtual void Col2Im(const ConvGeom& g, const float* col, int64_t ldc, float* img) const = 0;
+  virtual void Col2Im(const ConvGeom& g, const double* col, int64_t ldc, double* img) const = 0;
+
+  // Mean softmax cross-entropy over `batch` rows of `classes` logits; writes
+  // d(mean loss)/d(logits) into grad (may be null) and returns the mean loss.
+  // Labels must be in [0, classes). Also counts correct argmax predictions.
+  virtual double SoftmaxXent(const float* logits, const int32_t* labels, int64_t batch,
+                             int64_t classes, float* grad, int64_t* correct) const = 0;
+  virtual double SoftmaxXent(const double* logits, const int32_t* labels, int64_t batch,
+                             int64_t classes, double* grad, int64_t* correct) const = 0;
+
+  // y += a * x
+  virtual void Axpy(float a, std::span<const float> x, std::span<float> y) const = 0;
+  // x *= a
+  virtual void Scale(float a, std::span<float> x) const = 0;
+  // acc += w * x (aggregation; same math as Axpy, separate op so backends may
+  // use a wider accumulator type in the future).
+  virtual void WeightedAccumulate(float w, std::span<const float> x, std::span<float> acc) const = 0;
+  // Fixed-order reductions in double.
+  virtual double Dot(std::span<const float> x, std::span<const float> y) const = 0;
+  virtual double SquaredNorm(std::span<const float> x) const = 0;
+  // Scales x so that ||x||_2 <= max_norm; returns the norm before clipping.
+  virtual double ClipByNorm(std::span<float> x, double max_norm) const = 0;
+  // x[i] = mean + stddev * GaussianAt(key, offset, i)  (see core/rng.h).
+  virtual void GaussianFill(std::array<uint32_t, 2> key, uint64_t offset, float mean, float stddev,
+                            std::span<float> x) const = 0;
+  // p -= lr * g   (plain SGD; the optimizer library adds the fused families)
+  virtual void SgdStep(float lr, std::span<const float> g, std::span<float> p) const = 0;
+};
+
+// Registered backend names, in preference order for "auto" (CPU last).
+std::vector<std::string> BackendNames();
+// Returns the named backend ("auto", "cpu", "cpu_simd", "cpu_ref", ...).
+// Backends are process-lifetime singletons; the pointer is never null on success.
+Result<const Backend*> GetBackend(std::string_view name);
+// One line per backend: compiled in or not, CPU target, device.
+std::string DescribeBackends();
+
+}  // namespace shoal

@@ -1,0 +1,21 @@
+# Runs shoal-sim on malformed input and checks it fails cleanly: non-zero exit,
+# an error naming the file and key, no crash (signals give exit codes >= 128).
+set(dir "${CMAKE_CURRENT_BINARY_DIR}/cli_errors")
+file(MAKE_DIRECTORY "${dir}")
+file(WRITE "${dir}/bad.yaml" "data: {dataset: synthetic}\nstrategy: {name: fedavg, rounds: -3}\n")
+execute_process(COMMAND "${SIM}" validate "${dir}/bad.yaml" RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(rc EQUAL 0 OR rc GREATER_EQUAL 128 OR NOT rc MATCHES "^[0-9]+$")
+  message(FATAL_ERROR "validate on a bad scenario returned '${rc}'")
+endif()
+if(NOT "${out}${err}" MATCHES "bad.yaml:2: strategy.rounds: expected an integer >= 1")
+  message(FATAL_ERROR "unexpected message: ${out}${err}")
+endif()
+execute_process(COMMAND "${SIM}" run "${dir}/missing.yaml" RESULT_VARIABLE rc2 OUTPUT_VARIABLE out2 ERROR_VARIABLE err2)
+if(rc2 EQUAL 0 OR rc2 GREATER_EQUAL 128 OR NOT "${out2}${err2}" MATCHES "missing.yaml")
+  message(FATAL_ERROR "run on a missing scenario: rc=${rc2} ${out2}${err2}")
+endif()
+execute_process(COMMAND "${SIM}" validate "${SRC}/scenarios/fedavg_fmnist.yaml" --set client.optimizer.name=nope
+                RESULT_VARIABLE rc3 OUTPUT_VARIABLE out3 ERROR_VARIABLE err3)
+if(rc3 EQUAL 0 OR NOT "${out3}${err3}" MATCHES "unknown optimizer 'nope'; valid names: .*sgd")
+  message(FATAL_ERROR "unknown optimizer: rc=${rc3} ${out3}${err3}")
+endif()
