@@ -12,6 +12,8 @@
 #include <limits>
 
 #include "core/model.h"
+#include "core/dual.h"
+#include "core/tensor_ops.h"
 
 namespace shoal {
 namespace {
@@ -73,20 +75,20 @@ class Linear final : public Layer<T> {
     // Seed every row with the bias and let the GEMM accumulate (beta = 1):
     // this fuses the bias add into the GEMM's single pass over `out`.
     for (int r = 0; r < batch; ++r) std::memcpy(out + int64_t{r} * out_, bias, sizeof(T) * out_);
-    be.Gemm(false, true, batch, out_, in_, T(1), in, in_, w, in_, T(1), out, out_);
+    OpGemm(be, false, true, batch, out_, in_, T(1), in, in_, w, in_, T(1), out, out_);
   }
 
   void Backward(const Backend& be, std::span<const T> params, const T* in, const T*, const T* dout,
                 std::span<T> dparams, T* din, int batch) override {
     T* dw = dparams.data();
     T* db = dw + int64_t{out_} * in_;
-    be.Gemm(true, false, out_, in_, batch, T(1), dout, out_, in, in_, T(0), dw, in_);  // dout^T x
+    OpGemm(be, true, false, out_, in_, batch, T(1), dout, out_, in, in_, T(0), dw, in_);  // dout^T x
     std::fill(db, db + out_, T(0));
     for (int r = 0; r < batch; ++r) {
       const T* row = dout + int64_t{r} * out_;
       for (int j = 0; j < out_; ++j) db[j] += row[j];
     }
-    if (din) be.Gemm(false, false, batch, in_, out_, T(1), dout, out_, params.data(), in_, T(0), din, in_);
+    if (din) OpGemm(be, false, false, batch, in_, out_, T(1), dout, out_, params.data(), in_, T(0), din, in_);
   }
 
  private:
@@ -133,14 +135,14 @@ class Conv2d final : public Layer<T> {
       const int64_t n = hw * nb;
       T* col = col_.data() + s0 * k * hw;
       T* dst = out + s0 * out_ch_ * hw;
-      for (int b = 0; b < nb; ++b) be.Im2Col(geom_, in + (s0 + b) * in_dim(), col + b * hw, n);
+      for (int b = 0; b < nb; ++b) OpIm2Col(be, geom_, in + (s0 + b) * in_dim(), col + b * hw, n);
       if (nb == 1) {
         // One sample's [cout x HW] result is already NCHW: GEMM straight into
         // `out`, seeded with the bias (beta = 1), with no scatter pass.
         for (int c = 0; c < out_ch_; ++c) std::fill(dst + c * hw, dst + (c + 1) * hw, bias[c]);
-        be.Gemm(false, false, out_ch_, n, k, T(1), params.data(), k, col, n, T(1), dst, n);
+        OpGemm(be, false, false, out_ch_, n, k, T(1), params.data(), k, col, n, T(1), dst, n);
       } else {
-        be.Gemm(false, false, out_ch_, n, k, T(1), params.data(), k, col, n, T(0), mat_.data(), n);
+        OpGemm(be, false, false, out_ch_, n, k, T(1), params.data(), k, col, n, T(0), mat_.data(), n);
         ScatterAddBias(bias, nb, dst);
       }
     }
@@ -162,12 +164,12 @@ class Conv2d final : public Layer<T> {
       const int64_t n = hw * nb;
       const T* col = col_.data() + s0 * k * hw;
       const T* dmat = DoutMatrix(dout + s0 * out_ch_ * hw, nb, db);
-      be.Gemm(false, true, out_ch_, k, n, T(1), dmat, n, col, n, T(s0 == 0 ? 0 : 1), dw, k);
+      OpGemm(be, false, true, out_ch_, k, n, T(1), dmat, n, col, n, T(s0 == 0 ? 0 : 1), dw, k);
       if (!din) continue;
-      be.Gemm(true, false, k, n, out_ch_, T(1), params.data(), k, dmat, n, T(0), dcol_.data(), n);
+      OpGemm(be, true, false, k, n, out_ch_, T(1), params.data(), k, dmat, n, T(0), dcol_.data(), n);
       T* dimg = din + s0 * in_dim();
       std::fill(dimg, dimg + nb * in_dim(), T(0));  // Col2Im accumulates
-      for (int b = 0; b < nb; ++b) be.Col2Im(geom_, dcol_.data() + b * hw, n, dimg + b * in_dim());
+      for (int b = 0; b < nb; ++b) OpCol2Im(be, geom_, dcol_.data() + b * hw, n, dimg + b * in_dim());
     }
   }
 
@@ -357,6 +359,8 @@ std::unique_ptr<Layer<T>> MakeFlatten() {
   template std::unique_ptr<Layer<T>> MakeFlatten<T>();
 SHOAL_INSTANTIATE_LAYERS(float)
 SHOAL_INSTANTIATE_LAYERS(double)
+SHOAL_INSTANTIATE_LAYERS(Dual<float>)
+SHOAL_INSTANTIATE_LAYERS(Dual<double>)
 #undef SHOAL_INSTANTIATE_LAYERS
 
 }  // namespace shoal

@@ -7,6 +7,8 @@
 // ("weight", "bias"). Scratch (activations, gradient ping-pong buffers) only
 // grows, so steps at a stable batch size allocate nothing.
 #include "core/model.h"
+#include "core/dual.h"
+#include "core/tensor_ops.h"
 
 #include <algorithm>
 #include <limits>
@@ -202,7 +204,7 @@ double Model<T>::LossAndGrad(const Backend& be, std::span<const T> params, const
                              std::span<T> grad, T* dinput, int64_t* correct) {
   const T* logits = Forward(be, params, x, batch);
   EnsureSize(dlogits_, output_dim_ * batch);
-  const double loss = be.SoftmaxXent(logits, y, batch, output_dim_, dlogits_.data(), correct);
+  const double loss = OpSoftmaxXent(be, logits, y, batch, output_dim_, dlogits_.data(), correct);
   Backward(be, params, dlogits_.data(), grad, dinput);
   return loss;
 }
@@ -211,10 +213,12 @@ template <typename T>
 double Model<T>::Loss(const Backend& be, std::span<const T> params, const T* x, const int32_t* y, int batch,
                       int64_t* correct) {
   const T* logits = Forward(be, params, x, batch);
-  return be.SoftmaxXent(logits, y, batch, output_dim_, nullptr, correct);
+  return OpSoftmaxXent<T>(be, logits, y, batch, output_dim_, nullptr, correct);
 }
 
 template class Model<float>;
 template class Model<double>;
+template class Model<Dual<float>>;
+template class Model<Dual<double>>;
 
 }  // namespace shoal
