@@ -40,7 +40,11 @@ std::vector<std::string> StrategyNames() {
 Result<Algorithm> MakeAlgorithm(const ConfigNode& strategy, const ConfigNode& client) {
   std::string name = strategy.Get<std::string>("name", "fedavg");
   for (const auto& [n, f] : Registry())
-    if (n == name) return f(strategy, client);
+    if (n == name) {
+      ASSIGN_OR_RETURN(Algorithm a, f(strategy, client));
+      ASSIGN_OR_RETURN(a.pipeline, ParsePipeline(client));
+      return a;
+    }
   std::string valid;
   for (const auto& n : StrategyNames()) valid += (valid.empty() ? "" : ", ") + n;
   return InvalidArgument(strategy.Where("name") + ": unknown strategy '" + name + "'; valid names: " + valid);

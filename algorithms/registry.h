@@ -9,6 +9,7 @@
 
 #include "algorithms/client_procedure.h"
 #include "algorithms/strategy.h"
+#include "algorithms/transforms/transform.h"
 #include "core/config.h"
 
 namespace shoal {
@@ -16,6 +17,7 @@ namespace shoal {
 struct Algorithm {
   std::unique_ptr<Strategy> strategy;
   std::shared_ptr<const ClientProcedure> procedure;
+  std::shared_ptr<const UpdatePipeline> pipeline;  // client.pipeline (default: dense, no transforms)
 };
 
 // Builds the algorithm named by strategy.name. Errors name the key.

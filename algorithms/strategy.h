@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "algorithms/types.h"
+#include "core/metrics.h"
 #include "core/backend.h"
 #include "core/param.h"
 #include "core/rng.h"
@@ -44,6 +45,9 @@ class Strategy {
   virtual int64_t total_rounds() const = 0;
   // Bytes of server-side strategy state beyond the global model (reporting).
   virtual int64_t state_bytes() const { return 0; }
+  // Adds strategy-specific fields to the metrics row of the round that just
+  // closed (e.g. epsilon spent, buffer fill). Default: none.
+  virtual void ReportMetrics(MetricsRow& /*row*/) const {}
 };
 
 }  // namespace shoal

@@ -36,14 +36,26 @@ enum class Op : int {
   kClipByNorm,
   kGaussianFill,
   kSgdStep,
+  kMomentumStep,
+  kAdamStep,
   kCount
 };
 inline constexpr std::array<std::string_view, static_cast<int>(Op::kCount)> kOpNames = {
     "gemm", "im2col", "col2im", "softmax_xent", "axpy", "scale", "weighted_accumulate",
-    "dot", "squared_norm", "clip_by_norm", "gaussian_fill", "sgd_step"};
+    "dot", "squared_norm", "clip_by_norm", "gaussian_fill", "sgd_step", "momentum_step", "adam_step"};
 static_assert(kOpNames.size() == static_cast<size_t>(Op::kCount));
 
 enum class DType : int { kF32, kF64 };
+
+// Hyperparameters of one fused Adam/AdamW step (PyTorch form, see
+// shared/OPTIMIZERS.md §2): m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+// p -= lr (m/bc1) / (sqrt(v/bc2) + eps); coupled weight decay adds wd*p to g,
+// decoupled multiplies p by (1 - lr wd) first. `step` is 1-based.
+struct AdamStepParams {
+  float lr = 1e-3f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f, weight_decay = 0.0f;
+  bool decoupled = false;
+  int64_t step = 1;
+};
 
 // Geometry of a 2-D convolution on one image (NCHW, square stride/padding).
 struct ConvGeom {
@@ -101,8 +113,15 @@ class Backend {
   // x[i] = mean + stddev * GaussianAt(key, offset, i)  (see core/rng.h).
   virtual void GaussianFill(std::array<uint32_t, 2> key, uint64_t offset, float mean, float stddev,
                             std::span<float> x) const = 0;
-  // p -= lr * g   (plain SGD; the optimizer library adds the fused families)
+  // p -= lr * g
   virtual void SgdStep(float lr, std::span<const float> g, std::span<float> p) const = 0;
+  // PyTorch momentum SGD, one pass: d = g + wd p; b = first ? d : mu b + d;
+  // p -= lr (nesterov ? d + mu b : b).
+  virtual void MomentumStep(float lr, float mu, float wd, bool nesterov, bool first, std::span<const float> g,
+                            std::span<float> b, std::span<float> p) const = 0;
+  // Fused Adam/AdamW step over p, g, m, v in one pass.
+  virtual void AdamStep(const AdamStepParams& h, std::span<const float> g, std::span<float> m, std::span<float> v,
+                        std::span<float> p) const = 0;
 };
 
 // Registered backend names, in preference order for "auto" (CPU last).

@@ -66,4 +66,33 @@ void CpuRefBackend::SgdStep(float lr, std::span<const float> g, std::span<float>
   for (size_t i = 0; i < p.size(); ++i) p[i] -= lr * g[i];
 }
 
+void CpuRefBackend::MomentumStep(float lr, float mu, float wd, bool nesterov, bool first, std::span<const float> g,
+                                 std::span<float> b, std::span<float> p) const {
+  for (size_t i = 0; i < p.size(); ++i) {
+    float d = g[i] + wd * p[i];
+    float bi = first ? d : mu * b[i] + d;
+    b[i] = bi;
+    p[i] -= lr * (nesterov ? d + mu * bi : bi);
+  }
+}
+
+void CpuRefBackend::AdamStep(const AdamStepParams& h, std::span<const float> g, std::span<float> m,
+                             std::span<float> v, std::span<float> p) const {
+  const double bc1 = 1.0 - std::pow(double(h.beta1), double(h.step));
+  const double bc2 = 1.0 - std::pow(double(h.beta2), double(h.step));
+  const float step_size = static_cast<float>(h.lr / bc1);
+  const float inv_sqrt_bc2 = static_cast<float>(1.0 / std::sqrt(bc2));
+  const float decay = h.decoupled ? 1.0f - h.lr * h.weight_decay : 1.0f;
+  const float l2 = h.decoupled ? 0.0f : h.weight_decay;
+  for (size_t i = 0; i < p.size(); ++i) {
+    float pi = p[i] * decay;
+    float gi = g[i] + l2 * pi;
+    float mi = h.beta1 * m[i] + (1.0f - h.beta1) * gi;
+    float vi = h.beta2 * v[i] + (1.0f - h.beta2) * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    p[i] = pi - step_size * mi / (std::sqrt(vi) * inv_sqrt_bc2 + h.eps);
+  }
+}
+
 }  // namespace shoal

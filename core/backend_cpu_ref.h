@@ -33,6 +33,10 @@ class CpuRefBackend : public Backend {
   void GaussianFill(std::array<uint32_t, 2> key, uint64_t offset, float mean, float stddev,
                     std::span<float> x) const override;
   void SgdStep(float lr, std::span<const float> g, std::span<float> p) const override;
+  void MomentumStep(float lr, float mu, float wd, bool nesterov, bool first, std::span<const float> g,
+                    std::span<float> b, std::span<float> p) const override;
+  void AdamStep(const AdamStepParams& h, std::span<const float> g, std::span<float> m, std::span<float> v,
+                std::span<float> p) const override;
 };
 
 }  // namespace shoal

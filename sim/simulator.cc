@@ -24,11 +24,8 @@ int64_t TaskBytes(const Task& t) {
   return b;
 }
 
-int64_t UpdateBytes(const ClientUpdate& u) {
-  int64_t b = kHeaderBytes + PayloadBytes(u.delta);
-  for (const auto& [k, v] : u.extras) b += PayloadBytes(v);
-  return b;
-}
+// What a client uploads: the encoded update.
+using Payload = std::vector<uint8_t>;
 
 bool AllFinite(const std::vector<float>& v) {
   for (float x : v)
@@ -56,7 +53,7 @@ struct Simulator::Impl {
 
   struct InFlight {
     Task task;
-    std::shared_future<Result<ClientUpdate>> result;
+    std::shared_future<Result<Payload>> result;
     uint64_t event_seq = 0;
   };
 
@@ -68,7 +65,7 @@ struct Simulator::Impl {
   std::vector<TrainContext> ctxs;                     // one per worker
   std::mutex states_mu;
   std::map<int, ClientState> states;                  // guarded by states_mu (lookup only)
-  std::map<int, std::shared_future<Result<ClientUpdate>>> last_task_of_client;
+  std::map<int, std::shared_future<Result<Payload>>> last_task_of_client;
   std::map<uint64_t, InFlight> inflight;
   EventQueue queue;
   StrategyContext sctx;
@@ -77,6 +74,22 @@ struct Simulator::Impl {
   int64_t results_in_row = 0, failures_in_row = 0;
   int64_t bytes_up_row = 0, bytes_down_row = 0, bytes_up_total = 0, bytes_down_total = 0;
   std::chrono::steady_clock::time_point wall_start;
+
+  const UpdatePipeline& pipeline() const {
+    static const UpdatePipeline kDense;
+    return exp.algorithm.pipeline ? *exp.algorithm.pipeline : kDense;
+  }
+
+  TransformContext TransformCtx(const Task& t) const {
+    TransformContext c;
+    c.backend = exp.backend;
+    c.layout = &exp.model->layout();
+    c.seed = opts.seed;
+    c.round = t.round;
+    c.client = t.client;
+    c.task_id = t.task_id;
+    return c;
+  }
 
   ClientState& StateOf(int client) {
     std::lock_guard<std::mutex> l(states_mu);
@@ -87,9 +100,9 @@ struct Simulator::Impl {
 
   void Dispatch(Task&& t) {
     const int c = t.client;
-    auto prom = std::make_shared<std::promise<Result<ClientUpdate>>>();
-    std::shared_future<Result<ClientUpdate>> fut = prom->get_future().share();
-    std::shared_future<Result<ClientUpdate>> prev;
+    auto prom = std::make_shared<std::promise<Result<Payload>>>();
+    std::shared_future<Result<Payload>> fut = prom->get_future().share();
+    std::shared_future<Result<Payload>> prev;
     if (auto it = last_task_of_client.find(c); it != last_task_of_client.end()) prev = it->second;
     last_task_of_client[c] = fut;
     auto task = std::make_shared<const Task>(t);
@@ -99,7 +112,13 @@ struct Simulator::Impl {
       if (prev.valid()) prev.wait();  // a client's tasks see its state in dispatch order
       TrainContext& ctx = ctxs[static_cast<size_t>(w)];
       ctx.indices = idx;
-      prom->set_value(proc->Run(*task, StateOf(task->client), ctx));
+      ClientState& state = StateOf(task->client);
+      Result<ClientUpdate> u = proc->Run(*task, state, ctx);
+      if (!u.ok()) {
+        prom->set_value(u.status());
+        return;
+      }
+      prom->set_value(pipeline().Run(*u, state, TransformCtx(*task)));
     });
     int64_t down = TaskBytes(t);
     bytes_down_row += down;
@@ -158,6 +177,7 @@ struct Simulator::Impl {
       row.Set("test_loss", loss);
       row.Set("test_acc", acc);
     }
+    s.ReportMetrics(row);
     sink.Record(row);
     loss_weighted = loss_weight = 0;
     results_in_row = failures_in_row = bytes_up_row = bytes_down_row = 0;
@@ -204,11 +224,14 @@ struct Simulator::Impl {
     if (it == inflight.end()) return Actions{};
     InFlight f = std::move(it->second);
     inflight.erase(it);
-    Result<ClientUpdate> r = f.result.get();
+    const Result<Payload>& payload = f.result.get();
     Strategy& strat = *exp.algorithm.strategy;
     ClientFailure failure{f.task.task_id, f.task.round, f.task.client, Status()};
+    Result<ClientUpdate> r = payload.ok() ? pipeline().Decode(*payload, exp.model->num_params(), TransformCtx(f.task))
+                                          : Result<ClientUpdate>(payload.status());
     if (!r.ok()) {
-      failure.reason = r.status();
+      failure.reason = r.status().WithContext("client " + std::to_string(f.task.client) + " round " +
+                                              std::to_string(f.task.round));
     } else if (!AllFinite(r->delta)) {
       failure.reason = InvalidArgument("client " + std::to_string(f.task.client) + " round " +
                                        std::to_string(f.task.round) + ": update contains NaN/Inf; rejected");
@@ -223,8 +246,8 @@ struct Simulator::Impl {
     res.round = f.task.round;
     res.client = f.task.client;
     res.model_version = f.task.model.version;
-    res.update = r.value();  // copy: the shared future keeps its value
-    res.bytes_up = UpdateBytes(res.update);
+    res.update = std::move(r).value();
+    res.bytes_up = static_cast<int64_t>(payload->size());
     bytes_up_row += res.bytes_up;
     bytes_up_total += res.bytes_up;
     loss_weighted += res.update.train_loss * static_cast<double>(res.update.num_samples);
@@ -250,8 +273,8 @@ struct Simulator::Impl {
       if (e.kind == kTrainDone) {
         auto it = inflight.find(e.payload);
         if (it == inflight.end()) continue;
-        const Result<ClientUpdate>& r = it->second.result.get();
-        int64_t up = r.ok() ? UpdateBytes(*r) : 0;
+        const Result<Payload>& r = it->second.result.get();
+        int64_t up = r.ok() ? static_cast<int64_t>(r->size()) : 0;
         double secs = Seconds(static_cast<double>(up), opts.bandwidth_bytes_per_s);
         it->second.event_seq = queue.Push(e.time_us + static_cast<int64_t>(std::llround(secs * 1e6)), kArrive, e.payload);
         continue;

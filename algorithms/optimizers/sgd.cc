@@ -13,17 +13,11 @@ void SgdOptimizer::Step(std::span<float> p, std::span<const float> g, float lr) 
     be_.SgdStep(lr, g, p);
     return;
   }
-  const size_t n = p.size();
-  for (size_t i = 0; i < n; ++i) {
-    float gi = g[i] + weight_decay_ * p[i];
-    if (momentum_ == 0.0f) {
-      p[i] -= lr * gi;
-      continue;
-    }
-    float b = (t_ == 1) ? gi : momentum_ * buf_[i] + gi;
-    buf_[i] = b;
-    p[i] -= lr * (nesterov_ ? gi + momentum_ * b : b);
+  if (momentum_ == 0.0f) {  // coupled weight decay without momentum
+    for (size_t i = 0; i < p.size(); ++i) p[i] -= lr * (g[i] + weight_decay_ * p[i]);
+    return;
   }
+  be_.MomentumStep(lr, momentum_, weight_decay_, nesterov_, t_ == 1, g, buf_, p);
 }
 
 void SgdOptimizer::SaveState(ClientState& s) const {

@@ -11,7 +11,9 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string WriteScenario(const std::string& name, const std::string& text) {
-  fs::path dir = fs::temp_directory_path() / "shoal_scenario_test";
+  // One directory per test: ctest runs test cases as parallel processes.
+  fs::path dir = fs::temp_directory_path() / "shoal_scenario_test" /
+                 ::testing::UnitTest::GetInstance()->current_test_info()->name();
   fs::create_directories(dir);
   fs::path p = dir / name;
   std::ofstream(p) << text;

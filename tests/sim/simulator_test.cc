@@ -105,9 +105,12 @@ TEST(Simulator, MetricsCarryBytesAndEvaluation) {
   ASSERT_EQ(sink.rows.size(), 4u);
   const int64_t model_bytes = exp.model->num_params() * 4;
   for (const auto& r : sink.rows) {
-    // 3 tasks down and 3 updates up per round, each the dense model plus a 16-byte header.
+    // 3 tasks down per round: the dense model plus a 16-byte header.
     EXPECT_EQ(*r.GetNumber("bytes_down"), 3 * (model_bytes + 16));
-    EXPECT_EQ(*r.GetNumber("bytes_up"), 3 * (model_bytes + 16));
+    // 3 dense updates up: 32-byte header, 8-byte length, the floats, no extras
+    // (4-byte count), one metric "optimizer_state_bytes" (4-byte count,
+    // 2-byte name length, 21 name bytes, 8-byte value).
+    EXPECT_EQ(*r.GetNumber("bytes_up"), 3 * (32 + 8 + model_bytes + 4 + 4 + 2 + 21 + 8));
   }
   EXPECT_FALSE(sink.rows[0].Get("test_acc").has_value());
   EXPECT_TRUE(sink.rows[2].Get("test_acc").has_value());   // round 3
