@@ -71,7 +71,11 @@ ClientUpdate FedAvgClient::TrainLocally(const Task& task, ClientState& state, Tr
   if (opts_.persist_optimizer_state) opt->LoadState(state);
   double lr_scale = 1.0;
   if (auto it = task.hparams.find("lr_scale"); it != task.hparams.end()) lr_scale = it->second;
-  LocalTrainingStats st = RunLocalTraining(opts_.training, task, ctx, *opt,
+  LocalTrainingOptions training = opts_.training;
+  // A strategy may shorten a task (FedProx stragglers run fewer epochs).
+  if (auto it = task.hparams.find("epochs"); it != task.hparams.end())
+    training.epochs = std::max(1, static_cast<int>(it->second));
+  LocalTrainingStats st = RunLocalTraining(training, task, ctx, *opt,
                                            static_cast<float>(opts_.optimizer.lr * lr_scale), hook);
   if (opts_.persist_optimizer_state) opt->SaveState(state);
   ClientUpdate u;
@@ -84,8 +88,10 @@ ClientUpdate FedAvgClient::TrainLocally(const Task& task, ClientState& state, Tr
   return u;
 }
 
-double FedAvgClient::PlannedWork(const Task&, int64_t n) const {
-  double work = static_cast<double>(n) * opts_.training.epochs;
+double FedAvgClient::PlannedWork(const Task& task, int64_t n) const {
+  double epochs = opts_.training.epochs;
+  if (auto it = task.hparams.find("epochs"); it != task.hparams.end()) epochs = std::max(1.0, it->second);
+  double work = static_cast<double>(n) * epochs;
   if (opts_.training.max_steps > 0)
     work = std::min(work, static_cast<double>(opts_.training.max_steps) * opts_.training.batch_size);
   return work;

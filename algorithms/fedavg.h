@@ -37,6 +37,8 @@ class FedAvgStrategy : public RoundStrategy {
   // here; server optimizers (FedAdam, ...) override only this.
   virtual void ServerStep(std::span<const float> mean_delta, std::vector<float>& x, StrategyContext& ctx);
   const FedAvgOptions& options() const { return opts_; }
+  void SaveRoundState(wire::Writer& w) const override { w.PutFloats(velocity_); }
+  Status LoadRoundState(wire::Reader& r) override { return r.GetFloats(&velocity_, uint64_t{1} << 34, "momentum"); }
 
  private:
   FedAvgOptions opts_;

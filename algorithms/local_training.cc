@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "algorithms/client_procedure.h"
+#include "algorithms/optimizers/minibatch_context.h"
 #include "core/rng.h"
 
 namespace shoal {
@@ -16,6 +17,14 @@ void GatherBatch(const Dataset& data, std::span<const int64_t> idx, TrainContext
   }
 }
 
+double BatchLossAndGrad(TrainContext& ctx, std::span<const float> params, std::span<const int64_t> rows,
+                        std::span<float> grad) {
+  if (ctx.objective) return ctx.objective(params, rows, grad);
+  GatherBatch(*ctx.data, rows, ctx);
+  return ctx.model->LossAndGrad(*ctx.backend, params, ctx.batch_x.data(), ctx.batch_y.data(),
+                                static_cast<int>(rows.size()), grad);
+}
+
 LocalTrainingStats RunLocalTraining(const LocalTrainingOptions& opts, const Task& task, TrainContext& ctx,
                                     Optimizer& opt, float lr, const GradHook& grad_hook) {
   LocalTrainingStats st;
@@ -27,16 +36,17 @@ LocalTrainingStats RunLocalTraining(const LocalTrainingOptions& opts, const Task
   std::span<float> params(ctx.params);
   std::span<float> grad(ctx.grad);
   double loss_sum = 0;
+  // Second-order and step-size optimizers read the current minibatch through this.
+  MinibatchStepContext step_ctx(ctx, task);
   const size_t b = static_cast<size_t>(opts.batch_size);
   for (int e = 0; e < opts.epochs; ++e) {
     rng.Shuffle(std::span<int64_t>(order));
     for (size_t s = 0; s < n; s += b) {
       size_t m = std::min(b, n - s);
-      GatherBatch(*ctx.data, std::span<const int64_t>(order.data() + s, m), ctx);
-      double loss = ctx.model->LossAndGrad(*ctx.backend, params, ctx.batch_x.data(), ctx.batch_y.data(),
-                                           static_cast<int>(m), grad);
+      double loss = BatchLossAndGrad(ctx, params, std::span<const int64_t>(order.data() + s, m), grad);
       if (grad_hook) grad_hook(params, grad);
-      opt.Step(params, grad, lr);
+      step_ctx.SetBatch(std::span<const int64_t>(order.data() + s, m), loss);
+      opt.StepWith(params, grad, lr, step_ctx);
       loss_sum += loss;
       st.samples_seen += static_cast<int64_t>(m);
       ++st.steps;

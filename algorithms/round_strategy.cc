@@ -45,6 +45,7 @@ Result<Actions> RoundStrategy::StartRound(StrategyContext& ctx) {
   target_ = std::min(opts_.clients_per_round, ctx.num_clients());
   int select = static_cast<int>(std::ceil(target_ * (1.0 + opts_.over_selection)));
   std::vector<int> clients = SelectClients(round_, select, ctx);
+  round_first_task_id_ = next_task_id_;
   BeginRound(ctx);
   accepted_ = 0;
   pending_.clear();
@@ -106,6 +107,46 @@ Result<Actions> RoundStrategy::CloseRound(StrategyContext& ctx) {
   ASSIGN_OR_RETURN(Actions next_round, StartRound(ctx));
   a.Merge(std::move(next_round));
   return a;
+}
+
+namespace {
+constexpr uint32_t kRoundStateMagic = 0x53524853;  // "SHRS"
+}  // namespace
+
+Status RoundStrategy::SaveState(std::vector<uint8_t>& out) const {
+  if (!global_.params) return FailedPrecondition(name() + ": no global model to checkpoint before Start");
+  wire::Writer w;
+  w.Put<uint32_t>(kRoundStateMagic);
+  w.Put<int64_t>(round_);
+  w.Put<uint64_t>(open_ ? round_first_task_id_ : next_task_id_);
+  w.Put<uint64_t>(global_.version);
+  w.PutFloats(*global_.params);
+  SaveRoundState(w);
+  out.insert(out.end(), w.bytes().begin(), w.bytes().end());
+  return Status::Ok();
+}
+
+Status RoundStrategy::LoadState(std::span<const uint8_t> in) {
+  wire::Reader r(in);
+  uint32_t magic = 0;
+  RETURN_IF_ERROR(r.Get(&magic, "round state magic"));
+  if (magic != kRoundStateMagic) return InvalidArgument(name() + " checkpoint: not a round-strategy state");
+  int64_t round = 0;
+  uint64_t next_task = 0, version = 0;
+  std::vector<float> params;
+  RETURN_IF_ERROR(r.Get(&round, "round"));
+  RETURN_IF_ERROR(r.Get(&next_task, "next task id"));
+  RETURN_IF_ERROR(r.Get(&version, "model version"));
+  RETURN_IF_ERROR(r.GetFloats(&params, uint64_t{1} << 34, "global model"));
+  if (round < 0 || next_task == 0) return InvalidArgument(name() + " checkpoint: bad round " + std::to_string(round));
+  RETURN_IF_ERROR(LoadRoundState(r));
+  RETURN_IF_ERROR(r.ExpectEnd());
+  round_ = round;
+  next_task_id_ = next_task;
+  global_ = ModelSnapshot{version, std::make_shared<const std::vector<float>>(std::move(params))};
+  open_ = false;
+  pending_.clear();
+  return Status::Ok();
 }
 
 }  // namespace shoal

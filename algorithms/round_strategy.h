@@ -12,6 +12,7 @@
 #include <set>
 
 #include "algorithms/strategy.h"
+#include "algorithms/transforms/wire.h"
 #include "core/config.h"
 
 namespace shoal {
@@ -39,6 +40,8 @@ class RoundStrategy : public Strategy {
   const RoundOptions& round_options() const { return opts_; }
   // Results aggregated / failures seen in the last finished round.
   int last_round_results() const { return last_results_; }
+  Status SaveState(std::vector<uint8_t>& out) const override;
+  Status LoadState(std::span<const uint8_t> in) override;
 
  protected:
   // Clients for `round` (0-based). Default: uniform without replacement,
@@ -54,6 +57,10 @@ class RoundStrategy : public Strategy {
   // (>= 1). Returns the new parameters.
   virtual Result<std::vector<float>> Finish(int accepted, StrategyContext& ctx) = 0;
   const std::vector<float>& global_params() const { return *global_.params; }
+  // Server-side state of the subclass kept across rounds (e.g. momentum) for
+  // checkpoints. Default: none.
+  virtual void SaveRoundState(wire::Writer& /*w*/) const {}
+  virtual Status LoadRoundState(wire::Reader& /*r*/) { return Status::Ok(); }
 
  private:
   Result<Actions> StartRound(StrategyContext& ctx);
@@ -63,6 +70,7 @@ class RoundStrategy : public Strategy {
   ModelSnapshot global_;
   int64_t round_ = 0;          // rounds completed
   uint64_t next_task_id_ = 1;
+  uint64_t round_first_task_id_ = 1;  // first task id of the open round (checkpoints)
   std::set<uint64_t> pending_; // tasks of the open round still expected
   int accepted_ = 0, target_ = 0, last_results_ = 0;
   bool open_ = false;

@@ -48,6 +48,17 @@ class Strategy {
   // Adds strategy-specific fields to the metrics row of the round that just
   // closed (e.g. epsilon spent, buffer fill). Default: none.
   virtual void ReportMetrics(MetricsRow& /*row*/) const {}
+  // Checkpointing, called between events: SaveState appends the state needed
+  // to continue (round counter, global model, server optimizer state) to
+  // `out`; LoadState restores it into a freshly built strategy, after which
+  // Start(global_model(), ctx) reopens the interrupted round exactly as it was
+  // first opened. Default: not supported.
+  virtual Status SaveState(std::vector<uint8_t>& /*out*/) const {
+    return Unimplemented("strategy '" + name() + "' does not support checkpoints");
+  }
+  virtual Status LoadState(std::span<const uint8_t> /*in*/) {
+    return Unimplemented("strategy '" + name() + "' does not support checkpoints");
+  }
 };
 
 }  // namespace shoal

@@ -38,11 +38,19 @@ enum class Op : int {
   kSgdStep,
   kMomentumStep,
   kAdamStep,
+  kQuantizeInt8,
+  kDequantizeInt8,
+  kCountSketchApply,
+  kCountSketchUnapply,
+  kRandomSketchApply,
+  kRandomSketchUnapply,
   kCount
 };
 inline constexpr std::array<std::string_view, static_cast<int>(Op::kCount)> kOpNames = {
     "gemm", "im2col", "col2im", "softmax_xent", "axpy", "scale", "weighted_accumulate",
-    "dot", "squared_norm", "clip_by_norm", "gaussian_fill", "sgd_step", "momentum_step", "adam_step"};
+    "dot", "squared_norm", "clip_by_norm", "gaussian_fill", "sgd_step", "momentum_step", "adam_step",
+    "quantize_int8", "dequantize_int8", "count_sketch_apply", "count_sketch_unapply",
+    "random_sketch_apply", "random_sketch_unapply"};
 static_assert(kOpNames.size() == static_cast<size_t>(Op::kCount));
 
 enum class DType : int { kF32, kF64 };
@@ -65,6 +73,28 @@ struct ConvGeom {
   int out_w() const { return (width + 2 * pad - kernel_w) / stride + 1; }
   int64_t col_rows() const { return int64_t{channels} * kernel_h * kernel_w; }
   int64_t col_cols() const { return int64_t{out_h()} * out_w(); }
+};
+
+// A count sketch (Charikar et al. 2002; FetchSGD, Rothchild et al. 2020):
+// `rows` hash tables of `cols` buckets, stored row-major as rows x cols floats.
+// Coordinate i goes to bucket h_j(i) with sign s_j(i) in row j, both drawn from
+// the Philox block at counter (i, j, kCountSketchTag) under `key`
+// (see CountSketchSlot in core/backend_rng.h), so every backend and every
+// client with the same key uses the same hashes.
+struct CountSketchSpec {
+  int64_t rows = 1, cols = 1;
+  std::array<uint32_t, 2> key{0, 0};
+};
+
+// A dense random projection R (rows x d, d = input length) applied without
+// materialising R: R_ji = e_ji / sqrt(rows) with e_ji a Rademacher sign
+// (bit i%128 of the Philox block at counter (i/128, j, kRademacherTag)) or a
+// standard normal (GaussianAt(key, 0, j*d + i)). E[R^T R] = I.
+enum class SketchDist : int { kRademacher, kGaussian };
+struct RandomSketchSpec {
+  int64_t rows = 1;
+  SketchDist dist = SketchDist::kRademacher;
+  std::array<uint32_t, 2> key{0, 0};
 };
 
 class Backend {
@@ -122,11 +152,44 @@ class Backend {
   // Fused Adam/AdamW step over p, g, m, v in one pass.
   virtual void AdamStep(const AdamStepParams& h, std::span<const float> g, std::span<float> m, std::span<float> v,
                         std::span<float> p) const = 0;
+
+  // The ops below check their shapes and return InvalidArgument on mismatch;
+  // the defaults answer Unimplemented (Supports() is false for them).
+  //
+  // Int8 block-wise quantisation with stochastic rounding. Block b covers
+  // x[b*block, min((b+1)*block, n)); scales[b] = max|x| / 127 over the block
+  // (0 for an all-zero block); q[i] = clamp(floor(x[i] / scales[b] + u_i),
+  // -127, 127) with u_i = (QuantizeNoiseWord(key, offset + i) >> 8) * 2^-24
+  // in [0, 1) (core/backend_rng.h), so E[q * scale] = x. REQUIRES q.size() == x.size(), block > 0,
+  // scales.size() == ceil(n / block).
+  virtual Status QuantizeInt8(std::span<const float> x, int64_t block, std::array<uint32_t, 2> key,
+                              uint64_t offset, std::span<int8_t> q, std::span<float> scales) const;
+  // x[i] = q[i] * scales[i / block].
+  virtual Status DequantizeInt8(std::span<const int8_t> q, std::span<const float> scales, int64_t block,
+                                std::span<float> x) const;
+  // table[j][h_j(i)] += s_j(i) * x[i] for every row j (accumulates, so the
+  // sketches of several vectors sum; zero the table first for one vector).
+  // Per bucket, terms are added in increasing i on the CPU backends.
+  // REQUIRES table.size() == rows * cols.
+  virtual Status CountSketchApply(const CountSketchSpec& s, std::span<const float> x,
+                                  std::span<float> table) const;
+  // Median-of-rows estimate x[i] = median_j s_j(i) * table[j][h_j(i)]
+  // (mean of the two middle values for an even row count).
+  virtual Status CountSketchUnapply(const CountSketchSpec& s, std::span<const float> table,
+                                    std::span<float> x) const;
+  // y = R x (y.size() == rows); sums in double.
+  virtual Status RandomSketchApply(const RandomSketchSpec& s, std::span<const float> x,
+                                   std::span<float> y) const;
+  // x = R^T y (overwrites x; its length is d); sums in double.
+  virtual Status RandomSketchUnapply(const RandomSketchSpec& s, std::span<const float> y,
+                                     std::span<float> x) const;
 };
 
 // Registered backend names, in preference order for "auto" (CPU last).
 std::vector<std::string> BackendNames();
-// Returns the named backend ("auto", "cpu", "cpu_simd", "cpu_ref", ...).
+// Returns the named backend: "auto" (cuda when compiled in and a device is
+// present, else cpu_simd), "cpu" (= cpu_simd), "cpu_simd", "cpu_ref", "cuda"
+// (an error naming the reason when CUDA is not compiled in or no device).
 // Backends are process-lifetime singletons; the pointer is never null on success.
 Result<const Backend*> GetBackend(std::string_view name);
 // One line per backend: compiled in or not, CPU target, device.

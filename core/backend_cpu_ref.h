@@ -37,6 +37,16 @@ class CpuRefBackend : public Backend {
                     std::span<float> b, std::span<float> p) const override;
   void AdamStep(const AdamStepParams& h, std::span<const float> g, std::span<float> m, std::span<float> v,
                 std::span<float> p) const override;
+  // Compression ops: backend_cpu_ref_compress.cc.
+  Status QuantizeInt8(std::span<const float> x, int64_t block, std::array<uint32_t, 2> key, uint64_t offset,
+                      std::span<int8_t> q, std::span<float> scales) const override;
+  Status DequantizeInt8(std::span<const int8_t> q, std::span<const float> scales, int64_t block,
+                        std::span<float> x) const override;
+  Status CountSketchApply(const CountSketchSpec& s, std::span<const float> x, std::span<float> table) const override;
+  Status CountSketchUnapply(const CountSketchSpec& s, std::span<const float> table,
+                            std::span<float> x) const override;
+  Status RandomSketchApply(const RandomSketchSpec& s, std::span<const float> x, std::span<float> y) const override;
+  Status RandomSketchUnapply(const RandomSketchSpec& s, std::span<const float> y, std::span<float> x) const override;
 };
 
 }  // namespace shoal

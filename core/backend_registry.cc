@@ -1,30 +1,93 @@
 // The one list of backends. "auto" picks the first available in this order
-// (accelerators first, CPU last).
+// (accelerators first, CPU last): cuda when compiled in and a device is
+// present, else cpu_simd.
+#include <cstdlib>
 #include <string>
 
 #include "core/backend.h"
 #include "core/backend_cpu_ref.h"
 #include "core/backend_cpu_simd.h"
+#include "core/backend_cpu_simd_kernels.h"
+#if SHOAL_HAVE_CUDA
+#include "core/cuda/backend_cuda.h"
+#endif
 
 namespace shoal {
+namespace {
 
-std::vector<std::string> BackendNames() { return {"cpu_simd", "cpu_ref"}; }
+const CpuRefBackend& Ref() {
+  static const CpuRefBackend kRef;
+  return kRef;
+}
+
+// SHOAL_CPU_TARGET (e.g. "AVX2") restricts cpu_simd's dispatch; read once.
+const Status& CpuTargetOverride() {
+  static const Status st = [] {
+    const char* env = std::getenv("SHOAL_CPU_TARGET");
+    return env ? simd::SelectTarget(env).WithContext("environment variable SHOAL_CPU_TARGET") : Status::Ok();
+  }();
+  return st;
+}
+
+Result<const Backend*> Simd() {
+  static const CpuSimdBackend kSimd;
+  RETURN_IF_ERROR(CpuTargetOverride());
+  return static_cast<const Backend*>(&kSimd);
+}
+
+// The CUDA backend, or why there is none.
+Result<const Backend*> Cuda() {
+#if SHOAL_HAVE_CUDA
+  static const Result<std::string> device = cuda::DescribeDevice();
+  if (!device.ok()) return Unavailable("backend 'cuda': " + device.status().message());
+  ASSIGN_OR_RETURN(const Backend* host, Simd());
+  static const std::unique_ptr<Backend> kCuda = cuda::MakeCudaBackend(*host);
+  return static_cast<const Backend*>(kCuda.get());
+#else
+  return Unavailable("backend 'cuda': not compiled in (configure with -DSHOAL_CUDA=ON where nvcc is installed)");
+#endif
+}
+
+}  // namespace
+
+std::vector<std::string> BackendNames() {
+#if SHOAL_HAVE_CUDA
+  return {"cuda", "cpu_simd", "cpu_ref"};
+#else
+  return {"cpu_simd", "cpu_ref"};
+#endif
+}
 
 Result<const Backend*> GetBackend(std::string_view name) {
-  static const CpuRefBackend kRef;
-  static const CpuSimdBackend kSimd;
-  if (name == "auto" || name == "cpu" || name == "cpu_simd") return static_cast<const Backend*>(&kSimd);
-  if (name == "cpu_ref") return static_cast<const Backend*>(&kRef);
+  if (name == "auto") {
+    if (auto cuda = Cuda(); cuda.ok()) return cuda;
+    return Simd();
+  }
+  if (name == "cpu" || name == "cpu_simd") return Simd();
+  if (name == "cpu_ref") return static_cast<const Backend*>(&Ref());
+  if (name == "cuda") return Cuda();
   return InvalidArgument("unknown backend '" + std::string(name) +
-                         "': expected one of auto, cpu, cpu_simd, cpu_ref");
+                         "': expected one of auto, cpu, cpu_simd, cpu_ref, cuda");
 }
 
 std::string DescribeBackends() {
   std::string s;
-  s += "cpu_simd: compiled in, CPU target " + std::string(CpuSimdBackend::CpuTarget()) +
-       " (GEMM: Eigen)\n";
+  std::string targets;
+  for (const auto& t : simd::AvailableTargets()) targets += (targets.empty() ? "" : ", ") + t;
+  Status over = CpuTargetOverride();
+  s += "cpu_simd: compiled in; CPU target " + CpuSimdBackend::CpuTarget() + " (Highway run-time dispatch among " +
+       targets + "; override with SHOAL_CPU_TARGET" + (over.ok() ? "" : "; " + over.message()) +
+       "); GEMM: Eigen\n";
   s += "cpu_ref: compiled in (reference loops)\n";
-  s += "cuda: not compiled in\n";
+#if SHOAL_HAVE_CUDA
+  auto device = cuda::DescribeDevice();
+  s += "cuda: compiled in (" + cuda::BuildInfo() + "); " +
+       (device.ok() ? *device : "unavailable: " + device.status().message()) + "\n";
+#else
+  s += "cuda: not compiled in (configure with -DSHOAL_CUDA=ON where nvcc is installed)\n";
+#endif
+  auto chosen = GetBackend("auto");
+  s += "auto -> " + (chosen.ok() ? std::string((*chosen)->name()) : chosen.status().message()) + "\n";
   return s;
 }
 

@@ -91,6 +91,17 @@ class Linear final : public Layer<T> {
     if (din) OpGemm(be, false, false, batch, in_, out_, T(1), dout, out_, params.data(), in_, T(0), din, in_);
   }
 
+  // Row b: dW_b = dout_b in_b^T (a rank-1 GEMM), db_b = dout_b.
+  void PerExampleGrad(const Backend& be, std::span<const T>, const T* in, const T* dout, T* grads, int64_t ld,
+                      int batch) override {
+    for (int b = 0; b < batch; ++b) {
+      T* dw = grads + int64_t{b} * ld;
+      const T* d = dout + int64_t{b} * out_;
+      OpGemm(be, true, false, out_, in_, 1, T(1), d, out_, in + int64_t{b} * in_, in_, T(0), dw, in_);
+      std::copy(d, d + out_, dw + int64_t{out_} * in_);
+    }
+  }
+
  private:
   int in_, out_;
 };
@@ -170,6 +181,22 @@ class Conv2d final : public Layer<T> {
       T* dimg = din + s0 * in_dim();
       std::fill(dimg, dimg + nb * in_dim(), T(0));  // Col2Im accumulates
       for (int b = 0; b < nb; ++b) OpCol2Im(be, geom_, dcol_.data() + b * hw, n, dimg + b * in_dim());
+    }
+  }
+
+  // Row b: dW_b = dout_b [cout x HW] times sample b's im2col block [K x HW]
+  // (kept by Forward, inside its chunk) transposed; db_b = row sums of dout_b.
+  void PerExampleGrad(const Backend& be, std::span<const T>, const T*, const T* dout, T* grads, int64_t ld,
+                      int batch) override {
+    const int64_t k = geom_.col_rows(), hw = geom_.col_cols();
+    const int chunk = ChunkSamples(batch);
+    for (int s = 0; s < batch; ++s) {
+      const int s0 = s / chunk * chunk, nb = std::min(chunk, batch - s0);
+      const T* col = col_.data() + s0 * k * hw + (s - s0) * hw;
+      const T* d = dout + int64_t{s} * out_ch_ * hw;
+      T* dw = grads + int64_t{s} * ld;
+      OpGemm(be, false, true, out_ch_, k, hw, T(1), d, hw, col, hw * nb, T(0), dw, k);
+      for (int c = 0; c < out_ch_; ++c) dw[out_ch_ * k + c] = LaneSum(d + c * hw, hw);
     }
   }
 

@@ -210,6 +210,47 @@ double Model<T>::LossAndGrad(const Backend& be, std::span<const T> params, const
 }
 
 template <typename T>
+void Model<T>::PerExampleGradients(const Backend& be, std::span<const T> params, const T* dlogits,
+                                   std::span<T> grads) {
+  const int batch = last_batch_;
+  SHOAL_CHECK(last_input_ != nullptr && static_cast<int64_t>(grads.size()) == num_params() * batch);
+  const int64_t widest = *std::max_element(out_dims_.begin(), out_dims_.end());
+  EnsureSize(dbuf_[0], widest * batch);
+  EnsureSize(dbuf_[1], widest * batch);
+  EnsureSize(grad_scratch_, num_params());
+  const T* dout = dlogits;
+  int next = 0;
+  for (size_t i = layers_.size(); i-- > 0;) {
+    const T* in = i == 0 ? last_input_ : acts_[i - 1].data();
+    T* din = i == 0 ? nullptr : dbuf_[next].data();
+    const auto [offset, size] = ranges_[i];
+    const auto p = params.subspan(static_cast<size_t>(offset), static_cast<size_t>(size));
+    if (size > 0) layers_[i]->PerExampleGrad(be, p, in, dout, grads.data() + offset, num_params(), batch);
+    if (i == 0) break;
+    // Backward also forms the batch gradient (discarded): it is the input
+    // gradient we need, and keeping Backward's contract unchanged is simpler
+    // than a gradient-free variant for every layer.
+    layers_[i]->Backward(be, p, in, acts_[i].data(), dout,
+                         std::span<T>(grad_scratch_.data() + offset, static_cast<size_t>(size)), din, batch);
+    dout = din;
+    next ^= 1;
+  }
+}
+
+template <typename T>
+double Model<T>::PerExampleLossAndGrads(const Backend& be, std::span<const T> params, const T* x, const int32_t* y,
+                                        int batch, std::span<T> grads, int64_t* correct) {
+  const T* logits = Forward(be, params, x, batch);
+  EnsureSize(dlogits_, output_dim_ * batch);
+  const double loss = OpSoftmaxXent(be, logits, y, batch, output_dim_, dlogits_.data(), correct);
+  // SoftmaxXent differentiates the batch mean; each sample's own loss has
+  // batch times that gradient.
+  for (int64_t i = 0; i < output_dim_ * batch; ++i) dlogits_[static_cast<size_t>(i)] *= T(batch);
+  PerExampleGradients(be, params, dlogits_.data(), grads);
+  return loss;
+}
+
+template <typename T>
 double Model<T>::Loss(const Backend& be, std::span<const T> params, const T* x, const int32_t* y, int batch,
                       int64_t* correct) {
   const T* logits = Forward(be, params, x, batch);

@@ -43,6 +43,14 @@ class Layer {
   // this layer used the same params/in/batch; `out` is that Forward's output.
   virtual void Backward(const Backend& be, std::span<const T> params, const T* in, const T* out,
                         const T* dout, std::span<T> dparams, T* din, int batch) = 0;
+  // Per-example parameter gradients (DP-SGD): row b of `grads` (row stride
+  // `ld`, this layer's columns only) receives the gradient of sample b's
+  // output-gradient row dout[b] alone, computed from the saved forward
+  // inputs (Linear: the outer product dout_b in_b^T; Conv2d: dout_b times
+  // sample b's im2col block transposed). Layers without parameters write
+  // nothing. REQUIRES: as Backward, after the matching Forward.
+  virtual void PerExampleGrad(const Backend& /*be*/, std::span<const T> /*params*/, const T* /*in*/,
+                              const T* /*dout*/, T* /*grads*/, int64_t /*ld*/, int /*batch*/) {}
 };
 
 template <typename T>
@@ -85,6 +93,16 @@ class Model {
   // optionally, the input gradient and the count of correct predictions.
   double LossAndGrad(const Backend& be, std::span<const T> params, const T* x, const int32_t* y,
                      int batch, std::span<T> grad, T* dinput = nullptr, int64_t* correct = nullptr);
+  // Per-example gradients after Forward: row b of `grads` ([batch x
+  // num_params], row-major) is the parameter gradient of the loss whose
+  // logit gradient is row b of `dlogits` (one batched backward pass for the
+  // input gradients; each layer then forms its per-example parameter
+  // gradients from its saved inputs).
+  void PerExampleGradients(const Backend& be, std::span<const T> params, const T* dlogits, std::span<T> grads);
+  // Per-example softmax cross-entropy gradients of each sample's own
+  // (unaveraged) loss into `grads` [batch x num_params]; returns the mean loss.
+  double PerExampleLossAndGrads(const Backend& be, std::span<const T> params, const T* x, const int32_t* y,
+                                int batch, std::span<T> grads, int64_t* correct = nullptr);
   // Mean loss and correct count, no gradient.
   double Loss(const Backend& be, std::span<const T> params, const T* x, const int32_t* y, int batch,
               int64_t* correct = nullptr);
@@ -100,6 +118,7 @@ class Model {
   std::vector<std::vector<T>> acts_;  // acts_[i] = output of layer i
   std::vector<T> dbuf_[2];            // ping-pong gradient buffers
   std::vector<T> dlogits_;
+  std::vector<T> grad_scratch_;  // summed gradient discarded by PerExampleGradients
   const T* last_input_ = nullptr;
   int last_batch_ = 0;
 };

@@ -12,6 +12,8 @@
 #include "algorithms/registry.h"
 #include "core/backend.h"
 #include "core/backend_cpu_simd.h"
+#include "sim/cmd_attack.h"
+#include "sim/cmd_privacy.h"
 #include "sim/partition_stats.h"
 #include "sim/scenario.h"
 #include "sim/simulator.h"
@@ -55,6 +57,7 @@ int CmdRun(const std::string& path, const std::vector<std::string>& sets, const 
   opts.eval_every = s.eval_every;
   opts.eval_max_samples = s.eval_max_samples;
   opts.seed = s.seed;
+  opts.devices = exp->devices;
   sim::Simulator simulator(*exp, opts, sink);
   auto sum = simulator.Run();
   Status closed = sink.Close();
@@ -73,6 +76,11 @@ int CmdRun(const std::string& path, const std::vector<std::string>& sets, const 
   j["threads"] = threads;
   j["backend"] = std::string(exp->backend->name());
   { std::ofstream(out / "summary.json") << j.dump(2) << "\n"; }
+  {  // The final global model as raw little-endian float32 (same format as shoal-server's).
+    std::ofstream f(out / "final_model.bin", std::ios::binary);
+    f.write(reinterpret_cast<const char*>(sum->final_model.data()),
+            static_cast<std::streamsize>(sum->final_model.size() * sizeof(float)));
+  }
   spdlog::info("done: {} rounds, final test accuracy {:.4f} (loss {:.4f}), wall {:.2f} s ({:.2f} rounds/s), "
                "virtual {:.1f} s, up {:.1f} MB, down {:.1f} MB; results in {}",
                sum->rounds, sum->final_test_acc, sum->final_test_loss, sum->wall_seconds,
@@ -148,6 +156,10 @@ int main(int argc, char** argv) {
   stats->add_option("--set", sets, "override a scenario key: key.path=value (repeatable)");
   stats->add_option("--plot", plot, "also draw label histograms and sizes to this PNG (needs python3-matplotlib)");
 
+  sim::AttackCliArgs attack_args;
+  auto* attack = sim::RegisterAttackCommand(app, attack_args);
+  sim::PrivacyCliArgs privacy_args;
+  auto* privacy = sim::RegisterPrivacyCommand(app, privacy_args);
   auto* backends = app.add_subcommand("backends", "print the compute backends detected");
   auto* list = app.add_subcommand("list", "list registered components");
   list->add_option("WHAT", what, "optimizers | strategies | models | backends")->required();
@@ -160,6 +172,8 @@ int main(int argc, char** argv) {
   if (verbose) spdlog::set_level(spdlog::level::debug);
   if (*run) return CmdRun(scenario, sets, out, threads);
   if (*validate) return CmdValidate(scenario, sets);
+  if (*attack) return sim::RunAttackCommand(attack_args);
+  if (*privacy) return sim::RunPrivacyCommand(privacy_args);
   if (*stats) return CmdPartitionStats(scenario, sets, plot);
   if (*backends) {
     std::cout << DescribeBackends();

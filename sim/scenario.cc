@@ -1,5 +1,7 @@
 #include "sim/scenario.h"
 
+#include "algorithms/attacks/probe.h"
+
 #include <filesystem>
 
 namespace shoal::sim {
@@ -97,9 +99,12 @@ Result<Scenario> LoadScenario(const std::string& path, const std::vector<std::st
     return InvalidArgument(model.Where("name") + ": unknown model '" + s.model + "'; valid: " + valid);
   }
   ASSIGN_OR_RETURN(s.data, ParseData(root.Child("data")));
+  ASSIGN_OR_RETURN(s.devices, DeviceOptions::Parse(root.Child("devices")));
   // Build the algorithm once so its keys are read and validated now.
   ASSIGN_OR_RETURN(Algorithm probe, MakeAlgorithm(root.Child("strategy"), root.Child("client")));
   (void)probe;
+  // Attack probes (shoal-sim attack) are validated here so `validate` accepts them.
+  RETURN_IF_ERROR(attacks::ParseAttackConfig(root).status());
   RETURN_IF_ERROR(root.CheckUnknownKeys());
   return s;
 }
@@ -133,6 +138,10 @@ Result<Experiment> BuildExperiment(const Scenario& s) {
   ASSIGN_OR_RETURN(e.model, Model<float>::Create(s.model, e.data.train.sample_shape,
                                                  std::max(e.data.train.num_classes, e.data.test.num_classes)));
   ASSIGN_OR_RETURN(e.algorithm, MakeAlgorithm(s.root.Child("strategy"), s.root.Child("client")));
+  if (s.devices.configured) {
+    ASSIGN_OR_RETURN(DeviceProfiles profiles, DeviceProfiles::Make(s.devices, e.data.num_clients(), s.seed));
+    e.devices = std::make_shared<const DeviceProfiles>(std::move(profiles));
+  }
   return e;
 }
 

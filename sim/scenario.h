@@ -13,6 +13,7 @@
 #include "core/config.h"
 #include "core/data.h"
 #include "core/model.h"
+#include "sim/device_profiles.h"
 
 namespace shoal::sim {
 
@@ -39,6 +40,7 @@ struct Scenario {
   int eval_every = 5;          // >= 1; the final round is always evaluated
   int64_t eval_max_samples = 0; // 0 = whole test set
   std::string out_dir = "runs";
+  DeviceOptions devices;       // `devices:` (absent = homogeneous clients)
   ConfigNode root;             // for strategy/client sections and the resolved dump
 };
 
@@ -53,6 +55,9 @@ struct Experiment {
   FederatedData data;
   std::unique_ptr<Model<float>> model;  // prototype; drivers clone one per worker
   Algorithm algorithm;
+  // Built from Scenario::devices when a `devices:` section was given; null =
+  // the simulator's homogeneous default.
+  std::shared_ptr<const DeviceProfiles> devices;
 };
 Result<Experiment> BuildExperiment(const Scenario& s);
 

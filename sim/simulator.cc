@@ -8,12 +8,13 @@
 #include <mutex>
 
 #include "sim/event_queue.h"
+#include "sim/personal_eval.h"
 #include "sim/thread_pool.h"
 
 namespace shoal::sim {
 namespace {
 
-enum EventKind : int { kTrainDone = 1, kArrive = 2, kWake = 3 };
+enum EventKind : int { kTrainDone = 1, kArrive = 2, kWake = 3, kFail = 4 };
 constexpr int64_t kHeaderBytes = 16;
 
 int64_t PayloadBytes(const std::vector<float>& v) { return static_cast<int64_t>(v.size() * sizeof(float)); }
@@ -37,6 +38,9 @@ bool AllFinite(const std::vector<float>& v) {
 
 struct Simulator::Impl {
   Impl(Experiment& e, SimOptions o, MetricsSink& s) : exp(e), opts(o), sink(s), pool(o.threads) {
+    devices = opts.devices ? *opts.devices
+                           : DeviceProfiles::Homogeneous(exp.data.num_clients(), opts.samples_per_second,
+                                                         opts.bandwidth_bytes_per_s);
     for (int w = 0; w < pool.size(); ++w) {
       models.push_back(exp.model->Clone());
       ctxs.emplace_back();
@@ -55,17 +59,21 @@ struct Simulator::Impl {
     Task task;
     std::shared_future<Result<Payload>> result;
     uint64_t event_seq = 0;
+    Status fail;  // set when the device fails the task (a kFail event is due)
   };
 
   Experiment& exp;
   SimOptions opts;
   MetricsSink& sink;
   ThreadPool pool;
+  DeviceProfiles devices;
   std::vector<std::unique_ptr<Model<float>>> models;  // one per worker
   std::vector<TrainContext> ctxs;                     // one per worker
   std::mutex states_mu;
   std::map<int, ClientState> states;                  // guarded by states_mu (lookup only)
-  std::map<int, std::shared_future<Result<Payload>>> last_task_of_client;
+  // Completion of each client's latest task. Completion only: a future of the
+  // payload here would keep every client's last upload alive for the whole run.
+  std::map<int, std::shared_future<void>> last_task_of_client;
   std::map<uint64_t, InFlight> inflight;
   EventQueue queue;
   StrategyContext sctx;
@@ -98,17 +106,56 @@ struct Simulator::Impl {
 
   double Seconds(double work, double rate) const { return rate > 0 ? work / rate : 0.0; }
 
+  int64_t Us(double secs) const { return static_cast<int64_t>(std::llround(secs * 1e6)); }
+
+  // A task the device does not complete: no compute; the server notices the
+  // failure `failure_detect_s` after the client disappears.
+  void DispatchFailure(Task&& t, double fail_at_s, Status why) {
+    InFlight f;
+    f.fail = std::move(why);
+    f.event_seq = queue.Push(Us(fail_at_s + devices.failure_detect_s()), kFail, t.task_id);
+    uint64_t id = t.task_id;
+    f.task = std::move(t);
+    inflight.emplace(id, std::move(f));
+  }
+
   void Dispatch(Task&& t) {
     const int c = t.client;
+    const DeviceProfile& dev = devices.of(c);
+    const double now_s = static_cast<double>(queue.now_us()) * 1e-6;
+    const std::string who = "client " + std::to_string(c) + " task " + std::to_string(t.task_id);
+    if (!devices.AvailableAt(c, now_s, t.task_id)) {
+      DispatchFailure(std::move(t), now_s, Unavailable(who + ": unreachable at dispatch"));
+      return;
+    }
+    const int64_t down = TaskBytes(t);
+    const double train_s = dev.latency_s + Seconds(static_cast<double>(down), dev.bandwidth_down) +
+                           Seconds(exp.algorithm.procedure->PlannedWork(
+                                       t, static_cast<int64_t>(exp.data.client_train[static_cast<size_t>(c)].size())),
+                                   dev.speed);
+    double fraction = 0;
+    if (devices.DropsOut(c, t.task_id, &fraction)) {
+      bytes_down_row += down;
+      bytes_down_total += down;
+      DispatchFailure(std::move(t), now_s + fraction * train_s, Unavailable(who + ": dropped out"));
+      return;
+    }
+    if (double until = devices.OnlineUntil(c, now_s); until < now_s + train_s) {
+      bytes_down_row += down;
+      bytes_down_total += down;
+      DispatchFailure(std::move(t), until, Unavailable(who + ": went offline during training"));
+      return;
+    }
     auto prom = std::make_shared<std::promise<Result<Payload>>>();
     std::shared_future<Result<Payload>> fut = prom->get_future().share();
-    std::shared_future<Result<Payload>> prev;
+    auto done = std::make_shared<std::promise<void>>();
+    std::shared_future<void> prev;
     if (auto it = last_task_of_client.find(c); it != last_task_of_client.end()) prev = it->second;
-    last_task_of_client[c] = fut;
+    last_task_of_client[c] = done->get_future().share();
     auto task = std::make_shared<const Task>(t);
     const ClientProcedure* proc = exp.algorithm.procedure.get();
     std::span<const int64_t> idx(exp.data.client_train[static_cast<size_t>(c)]);
-    pool.Submit([this, prom, prev, task, proc, idx](int w) {
+    pool.Submit([this, prom, done, prev, task, proc, idx](int w) {
       if (prev.valid()) prev.wait();  // a client's tasks see its state in dispatch order
       TrainContext& ctx = ctxs[static_cast<size_t>(w)];
       ctx.indices = idx;
@@ -116,18 +163,17 @@ struct Simulator::Impl {
       Result<ClientUpdate> u = proc->Run(*task, state, ctx);
       if (!u.ok()) {
         prom->set_value(u.status());
+        done->set_value();
         return;
       }
       prom->set_value(pipeline().Run(*u, state, TransformCtx(*task)));
+      done->set_value();
     });
-    int64_t down = TaskBytes(t);
     bytes_down_row += down;
     bytes_down_total += down;
-    double secs = Seconds(static_cast<double>(down), opts.bandwidth_bytes_per_s) +
-                  Seconds(proc->PlannedWork(t, static_cast<int64_t>(idx.size())), opts.samples_per_second);
     InFlight f;
     f.result = fut;
-    f.event_seq = queue.Push(queue.now_us() + static_cast<int64_t>(std::llround(secs * 1e6)), kTrainDone, t.task_id);
+    f.event_seq = queue.Push(queue.now_us() + Us(train_s), kTrainDone, t.task_id);
     uint64_t id = t.task_id;
     f.task = std::move(t);
     inflight.emplace(id, std::move(f));
@@ -176,6 +222,11 @@ struct Simulator::Impl {
       last_loss = loss, last_acc = acc;
       row.Set("test_loss", loss);
       row.Set("test_acc", acc);
+      // Personalized and per-client global accuracy on the client test
+      // splits; client states must be quiescent, so in-flight work finishes first.
+      for (auto& [c, f] : last_task_of_client) f.wait();
+      EvaluateClients(exp.data, *exp.algorithm.procedure, *s.global_model().params, states, *exp.backend, pool,
+                      models, row);
     }
     s.ReportMetrics(row);
     sink.Record(row);
@@ -219,6 +270,18 @@ struct Simulator::Impl {
     return {ls / static_cast<double>(n), static_cast<double>(cs) / static_cast<double>(n)};
   }
 
+  // A device failure (unreachable, dropout, offline) reaches the strategy.
+  Result<Actions> CommitFailure(uint64_t task_id) {
+    auto it = inflight.find(task_id);
+    if (it == inflight.end()) return Actions{};
+    InFlight f = std::move(it->second);
+    inflight.erase(it);
+    spdlog::debug("{}", f.fail.ToString());
+    ++failures_in_row;
+    ClientFailure failure{f.task.task_id, f.task.round, f.task.client, f.fail};
+    return exp.algorithm.strategy->OnFailure(failure, sctx);
+  }
+
   Result<Actions> Commit(uint64_t task_id) {
     auto it = inflight.find(task_id);
     if (it == inflight.end()) return Actions{};
@@ -259,6 +322,9 @@ struct Simulator::Impl {
   Result<SimSummary> Run() {
     wall_start = std::chrono::steady_clock::now();
     Strategy& strat = *exp.algorithm.strategy;
+    if (devices.size() < exp.data.num_clients())
+      return InvalidArgument("device profiles cover " + std::to_string(devices.size()) + " clients, the experiment has " +
+                             std::to_string(exp.data.num_clients()));
     auto init = std::make_shared<std::vector<float>>(static_cast<size_t>(exp.model->num_params()));
     exp.model->Init(*init, opts.seed);
     sctx.now_us = 0;
@@ -275,11 +341,22 @@ struct Simulator::Impl {
         if (it == inflight.end()) continue;
         const Result<Payload>& r = it->second.result.get();
         int64_t up = r.ok() ? static_cast<int64_t>(r->size()) : 0;
-        double secs = Seconds(static_cast<double>(up), opts.bandwidth_bytes_per_s);
-        it->second.event_seq = queue.Push(e.time_us + static_cast<int64_t>(std::llround(secs * 1e6)), kArrive, e.payload);
+        const int c = it->second.task.client;
+        const DeviceProfile& dev = devices.of(c);
+        const double t_s = static_cast<double>(e.time_us) * 1e-6;
+        const double arrive_s = t_s + dev.latency_s + Seconds(static_cast<double>(up), dev.bandwidth_up);
+        if (double until = devices.OnlineUntil(c, t_s); until < arrive_s) {
+          it->second.fail = Unavailable("client " + std::to_string(c) + " task " + std::to_string(e.payload) +
+                                        ": went offline during upload");
+          it->second.event_seq = queue.Push(Us(until + devices.failure_detect_s()), kFail, e.payload);
+        } else {
+          it->second.event_seq = queue.Push(e.time_us + Us(arrive_s - t_s), kArrive, e.payload);
+        }
         continue;
       } else if (e.kind == kArrive) {
         a = Commit(e.payload);
+      } else if (e.kind == kFail) {
+        a = CommitFailure(e.payload);
       } else {
         a = strat.OnWake(sctx);
       }
@@ -287,7 +364,8 @@ struct Simulator::Impl {
       RETURN_IF_ERROR(Carry(std::move(a).value(), &done));
     }
     // Let abandoned computations finish before the workers' contexts go away.
-    for (auto& [id, f] : inflight) f.result.wait();
+    for (auto& [id, f] : inflight)
+      if (f.result.valid()) f.result.wait();
     for (auto& [c, f] : last_task_of_client) f.wait();
     SimSummary sum;
     sum.rounds = strat.rounds_done();

@@ -16,6 +16,7 @@
 
 #include "algorithms/registry.h"
 #include "core/metrics.h"
+#include "sim/device_profiles.h"
 #include "sim/scenario.h"
 
 namespace shoal::sim {
@@ -30,6 +31,10 @@ struct SimOptions {
   // profiles refine this.
   double samples_per_second = 1000.0;
   double bandwidth_bytes_per_s = 0.0;
+  // Per-client device profiles (speed, bandwidth, latency, availability,
+  // dropout); when set they replace the two homogeneous values above. Must
+  // cover every client of the experiment.
+  std::shared_ptr<const DeviceProfiles> devices;
 };
 
 struct SimSummary {

@@ -1,5 +1,7 @@
 #include "algorithms/optimizers/sgd.h"
 
+#include "algorithms/optimizers/factories.h"
+
 namespace shoal {
 
 SgdOptimizer::SgdOptimizer(const Backend& be, int64_t n, float momentum, bool nesterov, float weight_decay)
@@ -31,6 +33,15 @@ void SgdOptimizer::LoadState(const ClientState& s) {
   if (it != s.tensors.end() && it->second.size() == buf_.size()) buf_ = it->second;
   auto t = s.scalars.find("opt.t");
   if (t != s.scalars.end()) t_ = static_cast<int64_t>(t->second);
+}
+
+}  // namespace shoal
+
+namespace shoal {
+
+std::unique_ptr<Optimizer> MakeSgd(const ParamLayout& l, const Backend& be, const HParams& h) {
+  return std::make_unique<SgdOptimizer>(be, l.total_size(), static_cast<float>(h.at("momentum")),
+                                        h.at("nesterov") != 0.0, static_cast<float>(h.at("weight_decay")));
 }
 
 }  // namespace shoal

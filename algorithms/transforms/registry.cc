@@ -1,6 +1,9 @@
 // The one list of update transforms (client.pipeline entries).
 #include <functional>
 
+#include "algorithms/transforms/compressor.h"
+#include "algorithms/transforms/count_sketch.h"
+#include "algorithms/transforms/dp_transforms.h"
 #include "algorithms/transforms/transform.h"
 
 namespace shoal {
@@ -11,6 +14,22 @@ using Factory = std::function<Result<std::shared_ptr<const UpdateTransform>>(con
 const std::vector<std::pair<std::string, Factory>>& Registry() {
   static const std::vector<std::pair<std::string, Factory>> kEntries = {
       // Privacy transforms (clip, local noise) and compressors register here.
+      // --- Compression and sketching (shared/COMPRESSION.md; algorithms/transforms/compressor.h).
+      // Each is also the wire encoder, so it must be the last pipeline entry.
+      {"topk", compress::MakeTopK},
+      {"randk", compress::MakeRandK},
+      {"qsgd", compress::MakeQsgd},
+      {"terngrad", compress::MakeTernGrad},
+      {"sign", compress::MakeScaledSign},
+      {"int8", compress::MakeInt8},
+      {"sketch", compress::MakeSketch},
+      {"powersgd", compress::MakePowerSgd},
+      {"fetchsgd", compress::MakeFetchSgdSketch},  // upload half of strategy "fetchsgd"
+      // --- end compression.
+      // --- Privacy (shared/PRIVACY.md §1.1; algorithms/transforms/dp_transforms.h).
+      {"clip", privacy::MakeClipTransform},
+      {"local_noise", privacy::MakeLocalNoiseTransform},
+      // --- end privacy.
   };
   return kEntries;
 }
@@ -39,6 +58,11 @@ Result<std::shared_ptr<const UpdatePipeline>> ParsePipeline(const ConfigNode& cl
     }
     ASSIGN_OR_RETURN(auto t, (*f)(item));
     RETURN_IF_ERROR(item.status());
+    // A compressor is the wire encoder: what follows it would change the update
+    // after the error-feedback residual was computed. Put clip/noise before it.
+    if (!stages.empty() && stages.back()->codec())
+      return InvalidArgument(item.Where("name") + ": transform '" + name + "' follows the compressor '" +
+                             stages.back()->name() + "'; a compressor must be the last entry of client.pipeline");
     stages.push_back(std::move(t));
   }
   RETURN_IF_ERROR(client.status());

@@ -1,0 +1,283 @@
+// gRPC ingest benchmark: N concurrent clients (threads) on localhost each
+// submit a P-parameter dense update per round to a shoal-server running
+// FedAvg (arrival-order commits) in a child process. Prints updates
+// aggregated per second, ingest GB/s over the upload phase of each round,
+// and the server's peak RSS, with and without TLS, beside the rate of plain
+// TCP sockets over loopback (the same N connections each writing the same
+// bytes to one reading process) measured in the same run.
+//
+//   bench_grpc_ingest [--clients 200] [--params 1000000] [--rounds 3]
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <barrier>
+#include <malloc.h>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <spdlog/spdlog.h>
+#include <thread>
+
+#include "client/grpc/server_link.h"
+#include "server/grpc/certs.h"
+#include "server/grpc/grpc_server.h"
+
+using namespace shoal;
+using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+
+namespace {
+
+int64_t PeakRssKb() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6));
+  return -1;
+}
+
+// Child process: serve `rounds` rounds of FedAvg over `clients` clients.
+struct Knobs {
+  double budget_models = 2;  // upload budget in update sizes
+  int bdp = 0;               // gRPC BDP probing (as shoal-server's default)
+};
+
+int Serve(int clients, int64_t params, int rounds, const std::string& certs, const std::string& port_file,
+          const std::string& rss_file, const Knobs& k) {
+  ParamLayout layout;
+  layout.Add("w", {params});
+  auto root = ConfigNode::Parse("strategy: {name: fedavg, rounds: " + std::to_string(rounds) +
+                                    ", clients_per_round: " + std::to_string(clients) + "}\nclient: {}\n",
+                                "bench.yaml")
+                  .value();
+  Algorithm alg = MakeAlgorithm(root.Child("strategy"), root.Child("client")).value();
+  server::ServerConfig cfg;
+  cfg.address = "127.0.0.1:0";
+  if (!certs.empty()) {
+    cfg.tls_cert = certs + "/server.crt";
+    cfg.tls_key = certs + "/server.key";
+  }
+  cfg.coordinator.ordered_commit = false;
+  cfg.coordinator.max_update_bytes = params * 4 + (1 << 20);
+  cfg.service.upload_budget_bytes = static_cast<int64_t>(k.budget_models * static_cast<double>(params * 4 + 4096));
+  cfg.transport_bdp_probe = k.bdp != 0;
+  cfg.service.max_update_bytes = cfg.coordinator.max_update_bytes;
+  cfg.finish_grace_s = 30;
+  MemorySink sink;
+  server::ServerParts parts;
+  parts.algorithm = &alg;
+  parts.backend = GetBackend("auto").value();
+  parts.layout = &layout;
+  parts.client_samples.assign(static_cast<size_t>(clients), 1);
+  parts.initial.assign(static_cast<size_t>(params), 0.0f);
+  parts.sink = &sink;
+  auto s = server::GrpcServer::Start(cfg, certs.empty(), false, std::move(parts));
+  if (!s.ok()) {
+    spdlog::error("{}", s.status().ToString());
+    return 1;
+  }
+  std::ofstream(port_file + ".tmp") << (*s)->port() << "\n";
+  fs::rename(port_file + ".tmp", port_file);
+  Status st = (*s)->Wait();
+  s->reset();
+  std::ofstream(rss_file) << PeakRssKb() << "\n";
+  return st.ok() ? 0 : 1;
+}
+
+struct Figures {
+  double seconds = 0;  // summed upload phases
+  int64_t bytes = 0, updates = 0, rss_kb = 0;
+};
+
+// Plain TCP: `clients` connections, each writes `bytes` per round; one
+// reader thread per connection discards into a reused buffer.
+Figures PlainSocket(int clients, int64_t bytes, int rounds) {
+  int ls = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(a);
+  ::bind(ls, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  ::listen(ls, clients);
+  ::getsockname(ls, reinterpret_cast<sockaddr*>(&a), &len);
+  std::vector<std::thread> readers, writers;
+  std::atomic<int> accepted{0};
+  std::thread acceptor([&] {
+    for (int i = 0; i < clients; ++i) {
+      int fd = ::accept(ls, nullptr, nullptr);
+      ++accepted;
+      readers.emplace_back([fd] {
+        std::vector<char> buf(1 << 20);
+        while (::read(fd, buf.data(), buf.size()) > 0) {
+        }
+        ::close(fd);
+      });
+    }
+  });
+  std::vector<int> fds(static_cast<size_t>(clients));
+  for (auto& fd : fds) {
+    fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  }
+  acceptor.join();
+  std::vector<char> payload(static_cast<size_t>(bytes), 1);
+  Figures f;
+  for (int r = 0; r < rounds; ++r) {
+    auto t0 = Clock::now();
+    writers.clear();
+    for (int fd : fds)
+      writers.emplace_back([&, fd] {
+        for (int64_t off = 0; off < bytes;) {
+          ssize_t n = ::write(fd, payload.data() + off, static_cast<size_t>(bytes - off));
+          if (n <= 0) return;
+          off += n;
+        }
+      });
+    for (auto& w : writers) w.join();
+    f.seconds += std::chrono::duration<double>(Clock::now() - t0).count();
+    f.bytes += bytes * clients;
+    f.updates += clients;
+  }
+  for (int fd : fds) ::close(fd);
+  for (auto& t : readers) t.join();
+  ::close(ls);
+  return f;
+}
+
+Figures Grpc(const std::string& self, int clients, int64_t params, int rounds, const std::string& certs,
+             const Knobs& k) {
+  const std::string dir = fs::temp_directory_path() / ("shoal_bench_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string port_file = dir + "/port", rss_file = dir + "/rss";
+  fs::remove(port_file);
+  pid_t child = ::fork();
+  if (child == 0) {
+    std::vector<std::string> args = {self, "serve", "--clients", std::to_string(clients), "--params",
+                                     std::to_string(params), "--rounds", std::to_string(rounds), "--port-file",
+                                     port_file, "--rss-file", rss_file, "--certs", certs,
+                                     "--budget-models", std::to_string(k.budget_models), "--bdp", std::to_string(k.bdp)};
+    std::vector<char*> argv;
+    for (auto& s : args) argv.push_back(s.data());
+    argv.push_back(nullptr);
+    ::execv(self.c_str(), argv.data());
+    std::_Exit(127);
+  }
+  while (!fs::exists(port_file)) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  int port = 0;
+  std::ifstream(port_file) >> port;
+  // One pre-encoded update shared by all clients (P zeros: finite, valid).
+  ClientUpdate u;
+  u.delta.assign(static_cast<size_t>(params), 0.0f);
+  u.num_samples = 1;
+  ParamLayout layout;
+  layout.Add("w", {params});
+  TransformContext tc{GetBackend("auto").value(), &layout, 0, 0, 0, 0};
+  const std::vector<uint8_t> payload = DenseCodec()->Encode(u, tc).value();
+  std::vector<std::pair<Clock::time_point, Clock::time_point>> phase(static_cast<size_t>(rounds),
+                                                                     {Clock::time_point::max(), Clock::time_point::min()});
+  std::mutex mu;
+  std::atomic<int64_t> submitted{0};
+  // Every client downloads its task, then all submit together: the upload
+  // phase measures ingest alone.
+  std::barrier sync(clients);
+  std::vector<std::thread> threads;
+  for (int c = 0; c < clients; ++c)
+    threads.emplace_back([&, c] {
+      client::LinkOptions o;
+      o.address = "127.0.0.1:" + std::to_string(port);
+      o.insecure = certs.empty();
+      o.ca = certs.empty() ? "" : certs + "/ca.crt";
+      o.server_name = "localhost";
+      auto link = client::ServerLink::Connect(o).value();
+      shoal::v1::RegisterRequest req;
+      req.set_protocol_version(1);
+      req.set_client_id(c);
+      req.set_num_samples(1);
+      req.set_procedure("fedavg");
+      req.set_num_params(params);
+      if (!link->Register(req).ok()) return;
+      for (;;) {
+        auto f = link->GetTask(c, 10000);
+        if (!f.ok() || f->kind == client::ServerLink::Fetched::Kind::kFinished) return;
+        if (f->kind != client::ServerLink::Fetched::Kind::kTask) continue;
+        sync.arrive_and_wait();
+        auto t0 = Clock::now();
+        Status st = link->Submit(f->task, payload, 1);
+        while (st.code() == StatusCode::kUnavailable) st = link->Submit(f->task, payload, 1);
+        auto t1 = Clock::now();
+        if (!st.ok()) spdlog::warn("client {}: {}", c, st.ToString());
+        ++submitted;
+        std::lock_guard<std::mutex> l(mu);
+        auto& [lo, hi] = phase[static_cast<size_t>(f->task.round)];
+        lo = std::min(lo, t0);
+        hi = std::max(hi, t1);
+      }
+    });
+  for (auto& t : threads) t.join();
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  Figures fig;
+  for (const auto& [lo, hi] : phase) fig.seconds += std::chrono::duration<double>(hi - lo).count();
+  fig.updates = submitted.load();
+  fig.bytes = fig.updates * static_cast<int64_t>(payload.size());
+  std::ifstream(rss_file) >> fig.rss_kb;
+  fs::remove_all(dir);
+  return fig;
+}
+
+void Print(const char* name, const Figures& f, const Figures& base) {
+  const double gbs = static_cast<double>(f.bytes) / f.seconds / 1e9;
+  const double base_gbs = static_cast<double>(base.bytes) / base.seconds / 1e9;
+  std::printf("%-14s %10.1f updates/s  %7.3f GB/s  %5.1f%% of plain socket", name,
+              static_cast<double>(f.updates) / f.seconds, gbs, 100.0 * gbs / base_gbs);
+  if (f.rss_kb > 0) std::printf("  server peak RSS %.1f MB", static_cast<double>(f.rss_kb) / 1024.0);
+  std::printf("\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"gRPC ingest benchmark"};
+  int clients = 200, rounds = 3;
+  int64_t params = 1000000;
+  std::string port_file, rss_file, certs, mode = "all";
+  Knobs k;
+  app.add_option("--budget-models", k.budget_models, "server upload budget, in update sizes (default 2)");
+  app.add_option("--bdp", k.bdp, "gRPC BDP probing on the server: 0 (default) or 1");
+  app.add_option("mode", mode, "all | serve (internal)");
+  app.add_option("--clients", clients);
+  app.add_option("--params", params);
+  app.add_option("--rounds", rounds);
+  app.add_option("--port-file", port_file);
+  app.add_option("--rss-file", rss_file);
+  app.add_option("--certs", certs);
+  CLI11_PARSE(app, argc, argv);
+  spdlog::set_level(spdlog::level::warn);
+  // As shoal-server does: large buffers go back to the OS when freed.
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
+  if (mode == "serve") return Serve(clients, params, rounds, certs, port_file, rss_file, k);
+  const std::string self = fs::canonical("/proc/self/exe").string();
+  const std::string cert_dir = fs::temp_directory_path() / ("shoal_bench_certs_" + std::to_string(::getpid()));
+  if (Status st = server::GenerateCerts(cert_dir); !st.ok()) {
+    std::fprintf(stderr, "%s\n", st.ToString().c_str());
+    return 1;
+  }
+  const int64_t bytes = params * 4;
+  std::printf("%d clients x %lld parameters (%.1f MB update) x %d rounds, %u hardware threads, upload budget %.1f "
+              "updates, BDP %s\n", clients, static_cast<long long>(params), static_cast<double>(bytes) / 1e6, rounds,
+              std::thread::hardware_concurrency(), k.budget_models, k.bdp ? "on" : "off");
+  Figures plain = PlainSocket(clients, bytes, rounds);
+  Print("plain socket", plain, plain);
+  Print("grpc insecure", Grpc(self, clients, params, rounds, "", k), plain);
+  Print("grpc tls", Grpc(self, clients, params, rounds, cert_dir, k), plain);
+  std::printf("model %.1f MB: RSS target < 4 x model + fixed overhead\n", static_cast<double>(bytes) / 1048576.0);
+  fs::remove_all(cert_dir);
+  return 0;
+}

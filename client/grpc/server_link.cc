@@ -1,0 +1,167 @@
+#include "client/grpc/server_link.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace shoal::client {
+namespace {
+
+Result<std::string> ReadText(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return NotFound(path + ": cannot open");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+Status FromGrpc(const grpc::Status& st) {
+  if (st.ok()) return Status::Ok();
+  return Status(static_cast<StatusCode>(st.error_code()), st.error_message());
+}
+
+Result<std::unique_ptr<ServerLink>> ServerLink::Connect(const LinkOptions& opts) {
+  std::shared_ptr<grpc::ChannelCredentials> creds;
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(opts.chunk_bytes + (1 << 20));
+  args.SetMaxSendMessageSize(-1);
+  // One connection per link, even when a process holds several (benchmarks).
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  if (opts.insecure) {
+    creds = grpc::InsecureChannelCredentials();
+  } else {
+    grpc::SslCredentialsOptions o;
+    if (opts.ca.empty()) return InvalidArgument("TLS needs tls.ca (the server's CA certificate) or --insecure");
+    ASSIGN_OR_RETURN(o.pem_root_certs, ReadText(opts.ca));
+    if (!opts.cert.empty()) {
+      ASSIGN_OR_RETURN(o.pem_cert_chain, ReadText(opts.cert));
+      ASSIGN_OR_RETURN(o.pem_private_key, ReadText(opts.key));
+    }
+    creds = grpc::SslCredentials(o);
+    if (!opts.server_name.empty()) args.SetSslTargetNameOverride(opts.server_name);
+  }
+  auto link = std::unique_ptr<ServerLink>(new ServerLink());
+  link->opts_ = opts;
+  link->channel_ = grpc::CreateCustomChannel(opts.address, creds, args);
+  link->stub_ = shoal::v1::Aggregator::NewStub(link->channel_);
+  return link;
+}
+
+void ServerLink::Prepare(grpc::ClientContext& ctx) const {
+  if (!opts_.token.empty()) ctx.AddMetadata("authorization", "Bearer " + opts_.token);
+}
+
+Result<shoal::v1::RegisterReply> ServerLink::Register(const shoal::v1::RegisterRequest& req) {
+  grpc::ClientContext ctx;
+  Prepare(ctx);
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  shoal::v1::RegisterReply reply;
+  RETURN_IF_ERROR(FromGrpc(stub_->Register(&ctx, req, &reply)));
+  return reply;
+}
+
+Result<ServerLink::Fetched> ServerLink::GetTask(int client, int wait_ms) {
+  grpc::ClientContext ctx;
+  Prepare(ctx);
+  shoal::v1::GetTaskRequest req;
+  req.set_protocol_version(kProtocolVersion);
+  req.set_client_id(client);
+  req.set_wait_ms(wait_ms);
+  auto reader = stub_->GetTask(&ctx, req);
+  shoal::v1::TaskChunk chunk;
+  Fetched f;
+  shoal::v1::TaskHeader h;
+  bool have_header = false;
+  std::vector<float> model;
+  std::vector<std::vector<float>> extras;
+  size_t piece = 0, filled = 0;  // bytes filled of the current piece
+  auto piece_bytes = [&](size_t i) -> std::pair<char*, size_t> {
+    std::vector<float>& v = i == 0 ? model : extras[i - 1];
+    return {reinterpret_cast<char*>(v.data()), v.size() * sizeof(float)};
+  };
+  while (reader->Read(&chunk)) {
+    if (chunk.protocol_version() != kProtocolVersion)
+      return FailedPrecondition("task stream: protocol_version " + std::to_string(chunk.protocol_version()));
+    if (chunk.has_header()) {
+      if (have_header) return InvalidArgument("task stream: a second header");
+      h = chunk.header();
+      have_header = true;
+      if (h.num_params() < 0 || h.extra_names_size() != h.extra_sizes_size())
+        return InvalidArgument("task stream: malformed header");
+      model.resize(static_cast<size_t>(h.num_params()));
+      for (int i = 0; i < h.extra_sizes_size(); ++i) extras.emplace_back(static_cast<size_t>(h.extra_sizes(i)));
+      continue;
+    }
+    if (!have_header) return InvalidArgument("task stream: data before the header");
+    const std::string& d = chunk.data();
+    size_t off = 0;
+    while (off < d.size()) {
+      while (piece <= extras.size() && filled >= piece_bytes(piece).second) ++piece, filled = 0;
+      if (piece > extras.size()) return InvalidArgument("task stream: more data than the header announced");
+      auto [dst, size] = piece_bytes(piece);
+      const size_t n = std::min(size - filled, d.size() - off);
+      std::memcpy(dst + filled, d.data() + off, n);
+      filled += n, off += n;
+    }
+  }
+  RETURN_IF_ERROR(FromGrpc(reader->Finish()));
+  if (!have_header) return DataLoss("task stream ended without a header");
+  if (h.kind() == shoal::v1::TaskHeader::KIND_FINISHED) f.kind = Fetched::Kind::kFinished;
+  if (h.kind() != shoal::v1::TaskHeader::KIND_TASK) return f;
+  while (piece <= extras.size() && filled >= piece_bytes(piece).second) ++piece, filled = 0;
+  if (piece <= extras.size()) return DataLoss("task stream truncated: model or extras incomplete");
+  f.kind = Fetched::Kind::kTask;
+  f.task.task_id = h.task_id();
+  f.task.round = h.round();
+  f.task.client = client;
+  f.task.model.version = h.model_version();
+  f.task.model.params = std::make_shared<const std::vector<float>>(std::move(model));
+  for (const auto& [k, v] : h.hparams()) f.task.hparams[k] = v;
+  for (int i = 0; i < h.extra_names_size(); ++i)
+    f.task.extras[h.extra_names(i)] = std::make_shared<const std::vector<float>>(std::move(extras[static_cast<size_t>(i)]));
+  return f;
+}
+
+Status ServerLink::Submit(const Task& task, std::span<const uint8_t> bytes, int64_t num_samples,
+                          int64_t declared_bytes) {
+  grpc::ClientContext ctx;
+  Prepare(ctx);
+  shoal::v1::SubmitReply reply;
+  auto writer = stub_->SubmitResult(&ctx, &reply);
+  shoal::v1::ResultChunk chunk;
+  chunk.set_protocol_version(kProtocolVersion);
+  auto* h = chunk.mutable_header();
+  h->set_client_id(task.client);
+  h->set_task_id(task.task_id);
+  h->set_round(task.round);
+  h->set_total_bytes(declared_bytes >= 0 ? declared_bytes : static_cast<int64_t>(bytes.size()));
+  h->set_num_samples(num_samples);
+  bool ok = writer->Write(chunk);
+  for (size_t off = 0; ok && off < bytes.size(); off += static_cast<size_t>(opts_.chunk_bytes)) {
+    const size_t n = std::min(bytes.size() - off, static_cast<size_t>(opts_.chunk_bytes));
+    chunk.Clear();
+    chunk.set_protocol_version(kProtocolVersion);
+    chunk.set_data(reinterpret_cast<const char*>(bytes.data()) + off, n);
+    ok = writer->Write(chunk);
+  }
+  writer->WritesDone();
+  return FromGrpc(writer->Finish());
+}
+
+Result<shoal::v1::HeartbeatReply> ServerLink::Heartbeat(int client) {
+  grpc::ClientContext ctx;
+  Prepare(ctx);
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  shoal::v1::HeartbeatRequest req;
+  req.set_protocol_version(kProtocolVersion);
+  req.set_client_id(client);
+  shoal::v1::HeartbeatReply reply;
+  RETURN_IF_ERROR(FromGrpc(stub_->Heartbeat(&ctx, req, &reply)));
+  return reply;
+}
+
+}  // namespace shoal::client

@@ -1,0 +1,52 @@
+// shoal-server's own configuration file (server.yaml), kept apart from the
+// scenario so that the scenario stays valid for shoal-sim unchanged: the
+// scenario says what to train, this file says how to serve it.
+//
+//   address: 127.0.0.1:50051      # host:port to listen on
+//   tls: {cert: server.crt, key: server.key,          # PEM paths (required unless --insecure)
+//         client_ca: ca.crt, require_client_cert: false}  # mutual TLS when true
+//   tokens_file: tokens.txt       # lines "<client id> <token>"; empty = no bearer tokens
+//   checkpoint: {dir: ckpt, every: 1}
+//   limits:
+//     max_update_bytes: 4 x model + 1 MiB   # larger uploads are refused from their header
+//     chunk_bytes: 1048576                  # stream chunk; bigger gRPC messages are refused
+//     upload_budget_bytes: 2 x max_update_bytes  # upload buffers held at once (0 = unlimited)
+//     max_concurrent_downloads: 8           # task streams written at once
+//     reorder_window: 8                     # decoded results held out of commit order
+//     transport_memory_bytes: 67108864      # gRPC's memory quota for all connections
+//     transport_bdp_probe: false            # true: BDP-grown windows (see ServerConfig)
+//   commit_order: simulator       # simulator (bit-identical sync rounds) | arrival
+//   min_clients: 0                # start when this many joined (0 = all)
+//   client_timeout_s: 0           # fail tasks of clients silent this long (0 = off)
+//   finish_grace_s: 5             # how long to wait for clients to hear "finished"
+// Relative paths are resolved against the file's directory.
+#pragma once
+
+#include <string>
+
+#include "server/coordinator.h"
+#include "server/grpc/service.h"
+
+namespace shoal::server {
+
+struct ServerConfig {
+  std::string address = "127.0.0.1:50051";
+  std::string tls_cert, tls_key, tls_client_ca;
+  bool require_client_cert = false;
+  std::string tokens_file;
+  CoordinatorOptions coordinator;   // seed, eval and data come from the scenario
+  ServiceOptions service;
+  double finish_grace_s = 5.0;
+  int64_t transport_memory_bytes = 64 << 20;  // gRPC resource quota for all connections
+  // Let gRPC grow stream windows by BDP probing. Off by default: with 200
+  // bench clients and the memory quota it stalled the server (not root-caused).
+  bool transport_bdp_probe = false;
+  bool tls() const { return !tls_cert.empty(); }
+};
+
+// Parses `path` (strict: unknown keys are errors) and reads the tokens file.
+// `num_params` sizes the defaults: max_update_bytes = 4 x model + 1 MiB,
+// upload_budget_bytes = 2 x max_update_bytes.
+Result<ServerConfig> LoadServerConfig(const std::string& path, int64_t num_params);
+
+}  // namespace shoal::server
