@@ -81,6 +81,7 @@ struct Simulator::Impl {
   double loss_weighted = 0, loss_weight = 0;
   int64_t results_in_row = 0, failures_in_row = 0;
   int64_t bytes_up_row = 0, bytes_down_row = 0, bytes_up_total = 0, bytes_down_total = 0;
+  double optimizer_state_bytes_row = 0;  // per client, largest reported this row
   std::chrono::steady_clock::time_point wall_start;
 
   const UpdatePipeline& pipeline() const {
@@ -217,6 +218,7 @@ struct Simulator::Impl {
     row.Set("bytes_down", bytes_down_row);
     row.Set("bytes_up_total", bytes_up_total);
     row.Set("bytes_down_total", bytes_down_total);
+    if (optimizer_state_bytes_row > 0) row.Set("optimizer_state_bytes", optimizer_state_bytes_row);
     if (EvalDue(r)) {
       auto [loss, acc] = EvaluateTest(*s.global_model().params);
       last_loss = loss, last_acc = acc;
@@ -232,6 +234,7 @@ struct Simulator::Impl {
     sink.Record(row);
     loss_weighted = loss_weight = 0;
     results_in_row = failures_in_row = bytes_up_row = bytes_down_row = 0;
+    optimizer_state_bytes_row = 0;
   }
 
   std::pair<double, double> EvaluateTest(const std::vector<float>& params) {
@@ -313,6 +316,8 @@ struct Simulator::Impl {
     res.bytes_up = static_cast<int64_t>(payload->size());
     bytes_up_row += res.bytes_up;
     bytes_up_total += res.bytes_up;
+    if (auto m = res.update.metrics.find("optimizer_state_bytes"); m != res.update.metrics.end())
+      optimizer_state_bytes_row = std::max(optimizer_state_bytes_row, m->second);
     loss_weighted += res.update.train_loss * static_cast<double>(res.update.num_samples);
     loss_weight += static_cast<double>(res.update.num_samples);
     ++results_in_row;

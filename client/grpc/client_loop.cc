@@ -1,5 +1,7 @@
 #include "client/grpc/client_loop.h"
 
+#include <csignal>
+
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/io_context.hpp>
@@ -87,6 +89,10 @@ Result<SessionStats> RunSession(ServerLink& link, ClientRuntime& rt, const Retry
     }
     if (fetched->kind == ServerLink::Fetched::Kind::kNoTask) continue;
     const Task& task = fetched->task;
+    if (retry.crash_after_tasks >= 0 && stats.tasks >= retry.crash_after_tasks) {
+      spdlog::warn("client {} round {}: crashing on purpose (--crash-after-tasks)", rt.client(), task.round);
+      std::raise(SIGKILL);
+    }
     auto bytes = rt.Run(task);
     if (!bytes.ok()) return bytes.status().WithContext("client " + std::to_string(rt.client()) + " round " +
                                                        std::to_string(task.round));

@@ -15,6 +15,9 @@ struct RetryOptions {
   int max_ms = 2000;        // backoff cap, >= initial_ms
   double give_up_s = 120;   // exit with UNAVAILABLE after this long without reaching the server
   int wait_ms = 5000;       // GetTask long-poll
+  // Fault injection for tests: when >= 0, the process kills itself (SIGKILL,
+  // no cleanup) on receiving task number crash_after_tasks + 1, mid-round.
+  int crash_after_tasks = -1;
 };
 
 struct SessionStats {

@@ -98,6 +98,8 @@ int main(int argc, char** argv) {
   app.add_option("--config", config, "client YAML (tls, token_file, retry)");
   app.add_option("--set", sets, "scenario override, as given to the server (repeatable)");
   app.add_flag("--insecure", insecure, "plain text (the server must run --insecure)");
+  int crash_after_tasks = -1;
+  app.add_option("--crash-after-tasks", crash_after_tasks, "fault injection for tests: SIGKILL self on task N+1");
   app.add_flag("-v,--verbose", verbose, "debug logging");
   try {
     app.parse(argc, argv);
@@ -109,6 +111,7 @@ int main(int argc, char** argv) {
   if (!spec.ok()) return Fail(spec.status());
   spdlog::set_pattern("[%H:%M:%S.%e] [client " + std::to_string(spec->client) + "] [%^%l%$] %v");
   client::RetryOptions retry;
+  retry.crash_after_tasks = crash_after_tasks;
   auto link_opts = LoadClientConfig(config, &retry);
   if (!link_opts.ok()) return Fail(link_opts.status());
   link_opts->address = address;
