@@ -171,8 +171,8 @@ class Adam8bitOptimizer final : public Optimizer {
          *av = get("opt.absv", absv_.size()), *m = get("opt.m", m32_.size()), *v = get("opt.v", v32_.size());
     auto t = st.scalars.find("opt.t");
     if (!qm || !qv || !am || !av || !m || !v || t == st.scalars.end()) return;  // no (matching) saved state
-    std::memcpy(qm_.data(), qm->data(), qm_.size());
-    std::memcpy(qv_.data(), qv->data(), qv_.size());
+    if (!qm_.empty()) std::memcpy(qm_.data(), qm->data(), qm_.size());  // memcpy(null, ...) is UB even for 0 bytes
+    if (!qv_.empty()) std::memcpy(qv_.data(), qv->data(), qv_.size());
     absm_ = *am, absv_ = *av, m32_ = *m, v32_ = *v, t_ = t->second;
   }
 
@@ -180,7 +180,7 @@ class Adam8bitOptimizer final : public Optimizer {
   // ClientState holds float tensors: the codes travel as raw bytes, 4 per float.
   static std::vector<float> Pack(const std::vector<uint8_t>& q) {
     std::vector<float> out((q.size() + 3) / 4, 0.0f);
-    std::memcpy(out.data(), q.data(), q.size());
+    if (!q.empty()) std::memcpy(out.data(), q.data(), q.size());
     return out;
   }
 

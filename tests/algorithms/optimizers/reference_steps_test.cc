@@ -18,7 +18,8 @@ constexpr double kTol = 2e-6;  // float32 arithmetic against float64 references
 struct Case {
   std::string label, name;
   HParams overrides;
-  std::vector<double> step1, step2, step3;  // step3 optional
+  std::vector<double> step1, step2;
+  std::vector<double> step3 = {};  // optional
   float lr = 0.1f;
 };
 
