@@ -37,8 +37,7 @@ Result<ClientUpdate> ApflClient::Run(const Task& task, ClientState& state, Train
   const std::vector<float>& x = *task.model.params;
   const size_t d = x.size();
   const Backend& be = *ctx.backend;
-  double lr_scale = 1.0;
-  if (auto it = task.hparams.find("lr_scale"); it != task.hparams.end()) lr_scale = it->second;
+  const double lr_scale = task.hparam("lr_scale", 1.0);
   const float eta = static_cast<float>(local_.optimizer.lr * lr_scale);
   const double eta_alpha = opts_.alpha_lr > 0 ? opts_.alpha_lr : eta;
   std::vector<float> v(d), vbar(d), gv(d), diff(d);

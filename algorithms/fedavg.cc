@@ -69,8 +69,7 @@ ClientUpdate FedAvgClient::TrainLocally(const Task& task, ClientState& state, Tr
   ctx.params.assign(x.begin(), x.end());
   std::unique_ptr<Optimizer> opt = opts_.optimizer.create(ctx.model->layout(), *ctx.backend);
   if (opts_.persist_optimizer_state) opt->LoadState(state);
-  double lr_scale = 1.0;
-  if (auto it = task.hparams.find("lr_scale"); it != task.hparams.end()) lr_scale = it->second;
+  const double lr_scale = task.hparam("lr_scale", 1.0);
   LocalTrainingOptions training = opts_.training;
   // A strategy may shorten a task (FedProx stragglers run fewer epochs).
   if (auto it = task.hparams.find("epochs"); it != task.hparams.end())

@@ -53,8 +53,7 @@ Result<ClientUpdate> FedSpeedClient::Run(const Task& task, ClientState& state, T
   const std::vector<float>& x = *task.model.params;
   const size_t d = x.size();
   const Backend& be = *ctx.backend;
-  double lr_scale = 1.0;
-  if (auto it = task.hparams.find("lr_scale"); it != task.hparams.end()) lr_scale = it->second;
+  const double lr_scale = task.hparam("lr_scale", 1.0);
   const float eta = static_cast<float>(local_.optimizer.lr * lr_scale);
   const float inv_lambda = static_cast<float>(1.0 / opts_.lambda);
   const float alpha = static_cast<float>(opts_.alpha);

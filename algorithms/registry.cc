@@ -89,27 +89,19 @@ Result<Algorithm> MakePFedMe(const ConfigNode& s, const ConfigNode& c) {
   return a;
 }
 
-Result<Algorithm> MakeApfl(const ConfigNode& s, const ConfigNode& c) {
+// APFL and FedSpeed: a round strategy plus a client that runs its own plain
+// SGD steps, both configured by one Options struct.
+template <typename Options, typename StrategyT, typename ClientT>
+Result<Algorithm> MakePlainSgdAlgorithm(const ConfigNode& s, const ConfigNode& c) {
+  const std::string name = s.Get<std::string>("name", "");
   RoundOptions round = RoundOptions::Parse(s);
-  ApflOptions opts = ApflOptions::Parse(s);
+  Options opts = Options::Parse(s);
   RETURN_IF_ERROR(s.status());
   ASSIGN_OR_RETURN(LocalSgdOptions local, LocalSgdOptions::Parse(c));
-  RETURN_IF_ERROR(RequirePlainSgd(c, local, "apfl"));
+  RETURN_IF_ERROR(RequirePlainSgd(c, local, name));
   Algorithm a;
-  a.strategy = std::make_unique<ApflStrategy>(round, opts);
-  a.procedure = std::make_shared<ApflClient>(std::move(local), opts);
-  return a;
-}
-
-Result<Algorithm> MakeFedSpeed(const ConfigNode& s, const ConfigNode& c) {
-  RoundOptions round = RoundOptions::Parse(s);
-  FedSpeedOptions opts = FedSpeedOptions::Parse(s);
-  RETURN_IF_ERROR(s.status());
-  ASSIGN_OR_RETURN(LocalSgdOptions local, LocalSgdOptions::Parse(c));
-  RETURN_IF_ERROR(RequirePlainSgd(c, local, "fedspeed"));
-  Algorithm a;
-  a.strategy = std::make_unique<FedSpeedStrategy>(round, opts);
-  a.procedure = std::make_shared<FedSpeedClient>(std::move(local), opts);
+  a.strategy = std::make_unique<StrategyT>(round, opts);
+  a.procedure = std::make_shared<ClientT>(std::move(local), opts);
   return a;
 }
 
@@ -157,8 +149,8 @@ const std::vector<std::pair<std::string, Factory>>& Registry() {
       {"fedadagrad",
        [](const ConfigNode& s, const ConfigNode& c) { return MakeFedOpt(s, c, FedOptOptions::Rule::kAdagrad); }},
       {"pfedme", MakePFedMe},
-      {"apfl", MakeApfl},
-      {"fedspeed", MakeFedSpeed},
+      {"apfl", MakePlainSgdAlgorithm<ApflOptions, ApflStrategy, ApflClient>},
+      {"fedspeed", MakePlainSgdAlgorithm<FedSpeedOptions, FedSpeedStrategy, FedSpeedClient>},
       {"fedbuff", [](const ConfigNode& s, const ConfigNode& c) { return MakeAsync(s, c, "fedbuff"); }},
       {"fedfix", [](const ConfigNode& s, const ConfigNode& c) { return MakeAsync(s, c, "fedfix"); }},
       {"async_fedavg", [](const ConfigNode& s, const ConfigNode& c) { return MakeAsync(s, c, "async_fedavg"); }},

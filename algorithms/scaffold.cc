@@ -68,8 +68,7 @@ Result<ClientUpdate> ScaffoldClient::Run(const Task& task, ClientState& state, T
     }
   } else if (u.steps > 0) {
     // c_i+ = c_i - c + (x - y) / (K eta_l) = -correction - delta / (K eta_l).
-    double lr_scale = 1.0;
-    if (auto it = task.hparams.find("lr_scale"); it != task.hparams.end()) lr_scale = it->second;
+    const double lr_scale = task.hparam("lr_scale", 1.0);
     const double k_eta = static_cast<double>(u.steps) * local_options().optimizer.lr * lr_scale;
     be.Axpy(-1.0f, correction, ci_new);
     be.Axpy(static_cast<float>(-1.0 / k_eta), u.delta, ci_new);

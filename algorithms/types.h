@@ -32,6 +32,11 @@ struct Task {
   // Strategy-specific vectors sent with the model (e.g. SCAFFOLD's server
   // control variate "c"). Shared: one copy for all tasks of a round.
   std::map<std::string, std::shared_ptr<const std::vector<float>>> extras;
+  // The instruction `key`, or `def` when the strategy did not send it.
+  double hparam(const std::string& key, double def) const {
+    auto it = hparams.find(key);
+    return it == hparams.end() ? def : it->second;
+  }
 };
 
 // What a client computed.
