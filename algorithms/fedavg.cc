@@ -65,8 +65,19 @@ Result<LocalSgdOptions> LocalSgdOptions::Parse(const ConfigNode& c) {
 
 ClientUpdate FedAvgClient::TrainLocally(const Task& task, ClientState& state, TrainContext& ctx,
                                         const GradHook& hook) const {
-  const std::vector<float>& x = *task.model.params;
-  ctx.params.assign(x.begin(), x.end());
+  const std::vector<float>& global = *task.model.params;
+  ctx.params.assign(global.begin(), global.end());
+  // Step-ahead error feedback (ClientState::kPreviewKey): start from
+  // x + alpha * e and measure the change from that start.
+  std::vector<float> shifted;
+  const auto e = state.tensors.find(ClientState::kPreviewKey);
+  const auto alpha = state.scalars.find(ClientState::kPreviewScaleKey);
+  if (e != state.tensors.end() && alpha != state.scalars.end() && e->second.size() == global.size() &&
+      alpha->second > 0) {
+    ctx.backend->Axpy(static_cast<float>(alpha->second), e->second, ctx.params);
+    shifted = ctx.params;
+  }
+  const std::vector<float>& x = shifted.empty() ? global : shifted;
   std::unique_ptr<Optimizer> opt = opts_.optimizer.create(ctx.model->layout(), *ctx.backend);
   if (opts_.persist_optimizer_state) opt->LoadState(state);
   const double lr_scale = task.hparam("lr_scale", 1.0);

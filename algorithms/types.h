@@ -81,6 +81,14 @@ struct Actions {
 // error-feedback residual, optimizer state). Compact: empty for stateless
 // procedures; the simulator stores one per client that has state.
 struct ClientState {
+  // Step-ahead error feedback (SA-PEF, Redie, Arablouei & Werner, TMLR 2026,
+  // arXiv 2601.20738): an error-feedback compressor with `step_ahead: alpha`
+  // keeps its residual e under kPreviewKey and alpha under kPreviewScaleKey;
+  // the client's next local training then starts from x + alpha * e and
+  // measures its change from that start (FedAvgClient::TrainLocally).
+  static constexpr const char* kPreviewKey = "ef.preview";
+  static constexpr const char* kPreviewScaleKey = "ef.preview_scale";
+
   std::map<std::string, std::vector<float>> tensors;
   std::map<std::string, double> scalars;
   bool empty() const { return tensors.empty() && scalars.empty(); }

@@ -158,9 +158,11 @@ class Backend {
   //
   // Int8 block-wise quantisation with stochastic rounding. Block b covers
   // x[b*block, min((b+1)*block, n)); scales[b] = max|x| / 127 over the block
-  // (0 for an all-zero block); q[i] = clamp(floor(x[i] / scales[b] + u_i),
-  // -127, 127) with u_i = (QuantizeNoiseWord(key, offset + i) >> 8) * 2^-24
-  // in [0, 1) (core/backend_rng.h), so E[q * scale] = x. REQUIRES q.size() == x.size(), block > 0,
+  // (0 for an all-zero block); q[i] = clamp(floor(x[i] * 127 / max|x| + u_i),
+  // -127, 127) with u_i uniform noise on a 2^-15 grid from the counter-based
+  // hash at position offset + i (exact fixed-point formula: QuantizeValue in
+  // core/backend_rng.h), so E[q * scale] = x to 2^-15 of a step.
+  // REQUIRES q.size() == x.size(), block > 0,
   // scales.size() == ceil(n / block).
   virtual Status QuantizeInt8(std::span<const float> x, int64_t block, std::array<uint32_t, 2> key,
                               uint64_t offset, std::span<int8_t> q, std::span<float> scales) const;

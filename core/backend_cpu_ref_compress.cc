@@ -19,17 +19,12 @@ Status CpuRefBackend::QuantizeInt8(std::span<const float> x, int64_t block, std:
     const int64_t lo = b * block, hi = std::min(n, lo + block);
     float mx = 0.0f;
     for (int64_t i = lo; i < hi; ++i) mx = std::max(mx, std::fabs(x[i]));
-    const float scale = mx / 127.0f;
+    const float scale = mx / 127.0f, s15 = (127.0f / mx) * 32768.0f;
     scales[b] = scale;
-    for (int64_t i = lo; i < hi; ++i) {
-      if (scale == 0.0f) {
-        q[i] = 0;
-        continue;
-      }
-      float u = br::UniformFromWord(br::QuantizeNoiseWord(key, offset + static_cast<uint64_t>(i)));
-      float v = std::floor(x[i] / scale + u);
-      q[i] = static_cast<int8_t>(std::clamp(v, -127.0f, 127.0f));
-    }
+    for (int64_t i = lo; i < hi; ++i)
+      q[i] = scale == 0.0f
+                 ? 0
+                 : br::QuantizeValue(x[i], s15, scale, br::QuantizeNoise15(key, offset + static_cast<uint64_t>(i)));
   }
   return Status::Ok();
 }

@@ -114,6 +114,10 @@ void CpuSimdBackend::Col2Im(const ConvGeom& g, const float* col, int64_t ldc, fl
 void CpuSimdBackend::Col2Im(const ConvGeom& g, const double* col, int64_t ldc, double* img) const {
   Col2ImRows(g, col, ldc, img);
 }
+double CpuSimdBackend::SoftmaxXent(const float* logits, const int32_t* labels, int64_t batch, int64_t classes,
+                                   float* grad, int64_t* correct) const {
+  return simd::SoftmaxXent(logits, labels, batch, classes, grad, correct);
+}
 void CpuSimdBackend::Axpy(float a, std::span<const float> x, std::span<float> y) const {
   simd::Axpy(a, x.data(), y.data(), x.size());
 }

@@ -9,8 +9,8 @@
 // - im2col/col2im: row copies with the padding ranges computed once per row
 //   instead of a bounds test per element; same values and summation order as
 //   cpu_ref, so bit-identical.
-// - Softmax cross-entropy: the reference loop (batch x classes is tiny next to
-//   the GEMMs around it).
+// - Softmax cross-entropy: float rows with Highway's vector exp (the double
+//   overload stays the reference loop).
 // Deterministic: no op depends on the number of threads or on the target
 // chosen (see the kernels header for the one-ulp Gaussian caveat).
 #pragma once
@@ -33,6 +33,9 @@ class CpuSimdBackend final : public CpuRefBackend {
   void Im2Col(const ConvGeom& g, const double* img, double* col, int64_t ldc) const override;
   void Col2Im(const ConvGeom& g, const float* col, int64_t ldc, float* img) const override;
   void Col2Im(const ConvGeom& g, const double* col, int64_t ldc, double* img) const override;
+  double SoftmaxXent(const float* logits, const int32_t* labels, int64_t batch, int64_t classes, float* grad,
+                     int64_t* correct) const override;
+  using CpuRefBackend::SoftmaxXent;  // the double overload
   void Axpy(float a, std::span<const float> x, std::span<float> y) const override;
   void Scale(float a, std::span<float> x) const override;
   void WeightedAccumulate(float w, std::span<const float> x, std::span<float> acc) const override;

@@ -1,17 +1,25 @@
-// Element-wise and RNG kernels of the cpu_simd backend, written once with
-// Google Highway and compiled for every x86/Arm instruction set Highway can
-// target (SSSE3, SSE4, AVX2, AVX-512, NEON, ...). Each call dispatches at run
-// time to the best target the CPU supports, or to the one named by the
-// environment variable SHOAL_CPU_TARGET (e.g. "AVX2", "SSE4", "EMU128").
+// Element-wise, RNG, quantisation and softmax kernels of the cpu_simd
+// backend, written once with Google Highway and compiled for every x86/Arm
+// instruction set Highway can target (SSSE3, SSE4, AVX2, AVX-512, NEON, ...).
+// Each call dispatches at run time to the best target the CPU supports, or to
+// the one named by the environment variable SHOAL_CPU_TARGET (e.g. "AVX2",
+// "SSE4", "EMU128").
 //
-// The translation unit is compiled WITHOUT -march=native so that lower targets
-// really run lower instruction sets. Every kernel computes exactly what the
-// cpu_ref loop computes (no fused multiply-add, same operation order), except
-// reductions, which use 16 interleaved double accumulators combined in a
-// fixed tree: the result is the same on every target and thread count, and
-// differs from cpu_ref's sequential sum only by rounding. GaussianFill uses
-// Highway's vector log/sin/cos (within 4 ulp in double), so a value can
-// differ from GaussianAt by one float ulp in rare cases.
+// The kernels live in three translation units by op family:
+// backend_cpu_simd_kernels.cc (element-wise, optimizer steps, reductions,
+// target selection), backend_cpu_simd_random.cc (Philox-driven: Gaussian
+// fill, count sketch, random projections) and backend_cpu_simd_quantize.cc
+// (int8 quantisation, softmax cross-entropy). They are compiled WITHOUT
+// -march=native so that lower targets really run lower instruction sets.
+//
+// Every kernel computes exactly what the cpu_ref loop computes (no fused
+// multiply-add, same operation order), except reductions, which use 16
+// interleaved double accumulators combined in a fixed tree: the result is the
+// same on every target and thread count, and differs from cpu_ref's sequential
+// sum only by rounding. GaussianFill uses Highway's vector log/sin/cos (within
+// 4 ulp in double), so a value can differ from GaussianAt by one float ulp in
+// rare cases; SoftmaxXent likewise differs from cpu_ref by rounding (vector
+// exp, another summation order).
 #pragma once
 
 #include <array>
@@ -53,5 +61,10 @@ void CountSketchApply(const CountSketchSpec& s, const float* x, size_t n, float*
 void CountSketchUnapply(const CountSketchSpec& s, const float* table, float* x, size_t n);
 void RandomSketchApply(const RandomSketchSpec& s, const float* x, size_t n, float* y);
 void RandomSketchUnapply(const RandomSketchSpec& s, const float* y, float* x, size_t n);
+// Backend::SoftmaxXent (float): cpu_ref's math with vector exp; the loss and
+// gradients differ from cpu_ref's by rounding only (sums in another order,
+// Highway's exp within an ulp of std::exp).
+double SoftmaxXent(const float* logits, const int32_t* labels, int64_t batch, int64_t classes, float* grad,
+                   int64_t* correct);
 
 }  // namespace shoal::simd

@@ -40,15 +40,42 @@ inline constexpr uint32_t Hash32(uint32_t x) {
   return x;
 }
 
-// Rounding noise of stochastic quantisation at stream position `pos`: one
-// Philox word per 2^32 positions (the segment seed) and a 32-bit hash per
-// position. A full Philox block per value would make quantisation compute-
-// bound; rounding noise only needs well-mixed, position-addressable bits.
+// Rounding noise of stochastic quantisation. QuantizeNoiseWord(key, w) is
+// hash word w: one Philox word per 2^32 words (the segment seed) and a 32-bit
+// hash per word. A full Philox block per value would make quantisation
+// compute-bound; rounding noise only needs well-mixed, position-addressable
+// bits.
 inline uint32_t QuantizeSegmentSeed(std::array<uint32_t, 2> key, uint32_t segment) {
   return Philox4x32({segment, 0u, 0u, kQuantizeTag}, key)[0];
 }
-inline uint32_t QuantizeNoiseWord(std::array<uint32_t, 2> key, uint64_t pos) {
-  return Hash32(static_cast<uint32_t>(pos) ^ QuantizeSegmentSeed(key, static_cast<uint32_t>(pos >> 32)));
+inline uint32_t QuantizeNoiseWord(std::array<uint32_t, 2> key, uint64_t w) {
+  return Hash32(static_cast<uint32_t>(w) ^ QuantizeSegmentSeed(key, static_cast<uint32_t>(w >> 32)));
+}
+// Each hash word gives two 15-bit noise values. Position `pos` takes the low
+// (bits 0-14) or high (bits 17-31) part, by (pos >> 4) & 1, of word
+// (pos >> 5) * 16 + (pos & 15): the 32 positions of an aligned group use both
+// halves of 16 consecutive words, so one 16-lane hash vector serves 32 values.
+inline constexpr uint64_t QuantizeNoiseWordIndex(uint64_t pos) { return ((pos >> 5) << 4) | (pos & 15); }
+inline uint32_t QuantizeNoise15(std::array<uint32_t, 2> key, uint64_t pos) {
+  const uint32_t w = QuantizeNoiseWord(key, QuantizeNoiseWordIndex(pos));
+  return (pos & 16) ? (w >> 17) : (w & 0x7FFFu);
+}
+// One stochastically rounded value, in 1/2^15 fixed point (every backend uses
+// exactly this formula):
+//   y = x * s15, s15 = (127 / max|x|) * 2^15   (or (x / scale) * 2^15 when s15
+//       overflows to infinity, i.e. max|x| < 2^22 / FLT_MAX)
+//   Y = y rounded to the nearest integer (ties to even); |Y| < 2^22
+//   q = clamp(floor((Y + k) / 2^15), -127, 127), k = QuantizeNoise15 in [0, 2^15)
+// So E[q] = Y / 2^15 up to the noise grid: the rounding is unbiased to 2^-15
+// of a quantisation step (plus Y's own round-to-nearest). The fixed point lets
+// vector kernels convert with one magic-number add instead of floor + convert,
+// and a multiply replaces the divide: quantisation stays memory-bound.
+// REQUIRES x finite (non-finite inputs give unspecified, but defined, values).
+inline int8_t QuantizeValue(float x, float s15, float scale, uint32_t k15) {
+  float y = s15 <= 3.4028234e38f ? x * s15 : (x / scale) * 32768.0f;
+  if (!(y > -4194304.0f && y < 4194304.0f)) y = y > 0 ? 4194303.0f : -4194303.0f;  // NaN: any defined value
+  const int32_t v = (static_cast<int32_t>(__builtin_nearbyintf(y)) + static_cast<int32_t>(k15)) >> 15;
+  return static_cast<int8_t>(v < -127 ? -127 : v > 127 ? 127 : v);
 }
 
 // Bucket in [0, cols) and sign (+1/-1) of coordinate i in count-sketch row j.

@@ -18,30 +18,41 @@
 
 namespace shoal::compress {
 
-// Packs fields of 1..32 bits, least significant bit first. Call Finish()
-// before reading `out` (flushes the last partial byte, pad bits zero).
+// Packs fields of 1..32 bits, least significant bit first, appending to
+// `out`. Call Finish() before reading `out` (flushes the last partial byte,
+// pad bits zero). Bits collect in a 64-bit accumulator that is flushed 32 bits
+// at a time into `out`, grown geometrically (reserve with `expected_bits`).
 class BitWriter {
  public:
-  explicit BitWriter(std::vector<uint8_t>* out) : out_(out) {}
+  explicit BitWriter(std::vector<uint8_t>* out, uint64_t expected_bits = 0) : out_(out), end_(out->size()) {
+    out_->resize(end_ + static_cast<size_t>((expected_bits + 7) / 8) + 8);
+  }
   void Put(uint32_t value, int bits) {
     acc_ |= (uint64_t{value} & ((uint64_t{1} << bits) - 1)) << nacc_;
     nacc_ += bits;
-    while (nacc_ >= 8) {
-      out_->push_back(static_cast<uint8_t>(acc_));
-      acc_ >>= 8;
-      nacc_ -= 8;
+    if (nacc_ >= 32) {
+      if (end_ + 4 > out_->size()) out_->resize(2 * out_->size() + 16);
+      const uint32_t lo = static_cast<uint32_t>(acc_);
+      std::memcpy(out_->data() + end_, &lo, 4);  // little-endian hosts (wire.h)
+      end_ += 4;
+      acc_ >>= 32;
+      nacc_ -= 32;
     }
   }
-  // Appends value (>= 1) in Elias-gamma form.
+  // Appends value (>= 1) in Elias-gamma form: floor(log2 v) zeros, then v's
+  // bits from the most significant.
   void PutEliasGamma(uint64_t value);
   void Finish() {
-    if (nacc_ > 0) out_->push_back(static_cast<uint8_t>(acc_));
+    out_->resize(end_);
+    for (; nacc_ > 0; nacc_ -= 8, acc_ >>= 8) out_->push_back(static_cast<uint8_t>(acc_));
     acc_ = 0;
     nacc_ = 0;
+    end_ = out_->size();
   }
 
  private:
   std::vector<uint8_t>* out_;
+  size_t end_;  // bytes of *out_ written so far
   uint64_t acc_ = 0;
   int nacc_ = 0;
 };
@@ -54,7 +65,11 @@ class BitReader {
     if (static_cast<uint64_t>(bits) > b_.size() * 8 - pos_) return Truncated(what);
     const size_t byte = static_cast<size_t>(pos_ >> 3);
     uint64_t w = 0;  // little-endian load of up to 8 bytes
-    std::memcpy(&w, b_.data() + byte, std::min<size_t>(8, b_.size() - byte));
+    if (byte + 8 <= b_.size()) {
+      std::memcpy(&w, b_.data() + byte, 8);
+    } else {
+      std::memcpy(&w, b_.data() + byte, b_.size() - byte);
+    }
     *value = static_cast<uint32_t>((w >> (pos_ & 7)) & ((uint64_t{1} << bits) - 1));
     pos_ += static_cast<uint64_t>(bits);
     return Status::Ok();
@@ -62,6 +77,7 @@ class BitReader {
   Status GetEliasGamma(uint64_t* value, const char* what);
   // Pad bits after the last field must be zero (canonical encoding).
   Status ExpectZeroPadding(const char* what) const;
+  uint64_t bits_left() const { return b_.size() * 8 - pos_; }
 
  private:
   Status Truncated(const char* what) const {
@@ -70,6 +86,17 @@ class BitReader {
   std::span<const uint8_t> b_;
   uint64_t pos_ = 0;
 };
+
+// `b` holds exactly ceil(used_bits / 8) bytes whose bits past used_bits are
+// zero (the canonical padding), for decoders that index packed bits directly.
+inline Status ExpectZeroPadBits(std::span<const uint8_t> b, uint64_t used_bits, const char* what) {
+  if (b.size() != (used_bits + 7) / 8)
+    return InvalidArgument(std::string("compressed payload: ") + what + " has " + std::to_string(b.size()) +
+                           " bytes, expected " + std::to_string((used_bits + 7) / 8));
+  if ((used_bits & 7) && (b.back() >> (used_bits & 7)))
+    return InvalidArgument(std::string("compressed payload: nonzero pad bits after ") + what);
+  return Status::Ok();
+}
 
 // Strict ULEB128: rejects non-minimal encodings and more than 10 bytes.
 Status GetStrictVarint(wire::Reader& r, uint64_t* v, const char* what);

@@ -11,9 +11,15 @@
 namespace shoal::compress {
 
 void BitWriter::PutEliasGamma(uint64_t value) {
-  int n = 63 - __builtin_clzll(value);  // floor(log2 value)
-  for (int i = 0; i < n; ++i) Put(0, 1);
-  for (int i = n; i >= 0; --i) Put(static_cast<uint32_t>((value >> i) & 1u), 1);
+  const int n = 63 - __builtin_clzll(value);  // floor(log2 value)
+  for (int z = n; z > 0; z -= 32) Put(0, std::min(z, 32));
+  // The value's bits, most significant first: reverse them for LSB-first packing.
+  for (int i = n; i >= 0;) {
+    const int take = std::min(i + 1, 32);
+    uint32_t chunk = 0;
+    for (int k = 0; k < take; ++k, --i) chunk |= static_cast<uint32_t>((value >> i) & 1u) << k;
+    Put(chunk, take);
+  }
 }
 
 Status BitReader::GetEliasGamma(uint64_t* value, const char* what) {
@@ -176,26 +182,33 @@ Result<ClientUpdate> VectorCodec::Decode(std::span<const uint8_t> bytes, int64_t
   uint64_t d = 0, round = 0, len = 0;
   RETURN_IF_ERROR(GetStrictVarint(r, &d, "d"));
   if (d != static_cast<uint64_t>(expected))
-    return InvalidArgument(name_ + " payload: d=" + std::to_string(d) + " but the model has " + std::to_string(expected) + " parameters");
+    return InvalidArgument(name_ + " payload: d=" + std::to_string(d) + " but the model has " +
+                           std::to_string(expected) + " parameters");
   RETURN_IF_ERROR(GetStrictVarint(r, &round, "round"));
   if (round != static_cast<uint64_t>(std::max<int64_t>(ctx.round, 0)))
-    return InvalidArgument(name_ + " payload: round " + std::to_string(round) + ", expected " + std::to_string(ctx.round));
+    return InvalidArgument(name_ + " payload: round " + std::to_string(round) + ", expected " +
+                           std::to_string(ctx.round));
   RngStream rng = Stream(ctx);
   if (flags & kFlagSeed) {
     uint64_t seed = 0;
     RETURN_IF_ERROR(r.Get(&seed, "seed"));
-    if (seed != rng.key64()) return InvalidArgument(name_ + " payload: seed does not match the one derived from the run seed");
+    if (seed != rng.key64())
+      return InvalidArgument(name_ + " payload: seed does not match the one derived from the run seed");
   }
   RETURN_IF_ERROR(GetStrictVarint(r, &len, "payload_len"));
-  if (len > r.remaining()) return DataLoss(name_ + " payload: payload_len " + std::to_string(len) + " exceeds the " + std::to_string(r.remaining()) + " bytes left");
-  std::vector<uint8_t> payload(static_cast<size_t>(len));
-  RETURN_IF_ERROR(r.GetBytes(payload.data(), payload.size(), "payload"));
-  wire::Reader pr(payload);
-  u.delta.assign(static_cast<size_t>(DecodedSize(static_cast<int64_t>(d))), 0.0f);
+  if (len > r.remaining())
+    return DataLoss(name_ + " payload: payload_len " + std::to_string(len) + " exceeds the " +
+                    std::to_string(r.remaining()) + " bytes left");
+  // The payload and the trailer are read in place, without copying.
+  const size_t at = bytes.size() - r.remaining();
+  wire::Reader pr(bytes.subspan(at, static_cast<size_t>(len)));
+  u.delta.clear();
+  u.delta.resize(static_cast<size_t>(DecodedSize(static_cast<int64_t>(d))));  // value-initialised: zeros
   RETURN_IF_ERROR(DecodePayload(pr, flags, ctx, rng, u.delta).WithContext(name_ + " payload"));
   if (pr.remaining() != 0)
     return InvalidArgument(name_ + " payload: " + std::to_string(pr.remaining()) + " unread bytes inside payload_len");
-  RETURN_IF_ERROR(wire::ReadTrailer(r, expected, &u));
+  wire::Reader tr(bytes.subspan(at + static_cast<size_t>(len)));
+  RETURN_IF_ERROR(wire::ReadTrailer(tr, expected, &u));
   return u;
 }
 
@@ -219,6 +232,7 @@ Status CompressTransform::Apply(ClientUpdate& u, ClientState& state, const Trans
   RETURN_IF_ERROR(codec_->RoundTrip(u.delta, ctx, &sent));
   e = u.delta;
   ctx.backend->Axpy(-1.0f, sent, e);
+  if (step_ahead_ > 0) state.scalars[ClientState::kPreviewScaleKey] = step_ahead_;
   return Status::Ok();
 }
 

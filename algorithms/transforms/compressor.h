@@ -82,17 +82,23 @@ class VectorCodec : public UpdateCodec {
 // client.pipeline entry for a VectorCodec, with optional error feedback.
 class CompressTransform final : public UpdateTransform {
  public:
-  CompressTransform(std::shared_ptr<const VectorCodec> codec, bool error_feedback)
-      : codec_(std::move(codec)), error_feedback_(error_feedback) {}
+  // step_ahead in [0, 1] (needs error_feedback): the SA-PEF fraction of the
+  // residual the next local training starts from (ClientState::kPreviewKey).
+  CompressTransform(std::shared_ptr<const VectorCodec> codec, bool error_feedback, double step_ahead = 0.0)
+      : codec_(std::move(codec)), error_feedback_(error_feedback), step_ahead_(step_ahead) {}
   std::string name() const override { return codec_->name(); }
   Status Apply(ClientUpdate& u, ClientState& state, const TransformContext& ctx) const override;
   std::shared_ptr<const UpdateCodec> codec() const override { return codec_; }
   // ClientState key of the residual.
-  std::string residual_key() const { return "compress." + codec_->name() + ".residual"; }
+  std::string residual_key() const {
+    return step_ahead_ > 0 ? ClientState::kPreviewKey : "compress." + codec_->name() + ".residual";
+  }
+  double step_ahead() const { return step_ahead_; }
 
  private:
   std::shared_ptr<const VectorCodec> codec_;
   bool error_feedback_;
+  double step_ahead_;
 };
 
 using TransformFactory = Result<std::shared_ptr<const UpdateTransform>> (*)(const ConfigNode&);

@@ -1,10 +1,6 @@
-// Quantizers (shared/COMPRESSION.md §4-7), each with a bit-packed codec.
+// Quantizers (shared/COMPRESSION.md §5-7), each with a bit-packed codec
+// (QSGD, §4, is in qsgd.cc).
 //
-// QSGD (Alistarh et al., NeurIPS 2017, arXiv 1610.02132), method 7: per bucket
-//   of B coordinates n = ||v||_2, level l_i = floor(s|v_i|/n) rounded up with
-//   probability s|v_i|/n - l_i; Q(v)_i = n sign(v_i) l_i/s. Unbiased,
-//   E||Q(v)-v||^2 <= min(B/s^2, sqrt(B)/s)||v||^2. Options {levels: 7, bucket: 512}.
-//   Wire: all bucket norms (f32), then 1 sign bit + ceil(log2(s+1)) level bits per coordinate.
 // TernGrad (Wen et al., NeurIPS 2017, arXiv 1705.07878), method 9: per tensor,
 //   clip to +-c*std (c = clip_sigma, default 2.5, 0 = off; skipped when std = 0), s = max|g|,
 //   g~_i = s sign(g_i) Bernoulli(|g_i|/s). Unbiased w.r.t. the clipped g.
@@ -17,6 +13,8 @@
 //   unbiased) or nearest-even (error <= a/254). Wire: per block f32 a + B int8.
 // Randomness: the client's own stream (stochastic rounding is private).
 #include <cmath>
+
+#include "core/backend.h"
 
 #include "algorithms/transforms/bitpack.h"
 #include "algorithms/transforms/compressor.h"
@@ -35,76 +33,6 @@ std::vector<std::pair<int64_t, int64_t>> Segments(const TransformContext& ctx, i
   }
   return s;
 }
-
-int LevelBits(int s) {
-  int b = 0;
-  while ((1 << b) < s + 1) ++b;
-  return b;
-}
-
-class QsgdCodec final : public VectorCodec {
- public:
-  QsgdCodec(int levels, int64_t bucket)
-      : VectorCodec(wire::Method::kQuantized, MethodId::kQsgd, "qsgd", SeedScope::kNone), s_(levels), bucket_(bucket) {}
-
- protected:
-  Status EncodePayload(std::span<const float> x, const TransformContext& ctx, const RngStream&, wire::Writer& w,
-                       uint8_t*) const override {
-    const int64_t d = static_cast<int64_t>(x.size());
-    const int bits = LevelBits(s_);
-    std::vector<float> norms;
-    for (int64_t b0 = 0; b0 < d; b0 += bucket_) {
-      double sq = 0;
-      for (int64_t i = b0; i < std::min(d, b0 + bucket_); ++i) sq += double{x[static_cast<size_t>(i)]} * x[static_cast<size_t>(i)];
-      norms.push_back(static_cast<float>(std::sqrt(sq)));
-    }
-    PutFloats(w, norms);
-    WordSource u(Private(ctx).key());
-    std::vector<uint8_t> packed;
-    BitWriter bw(&packed);
-    for (int64_t i = 0; i < d; ++i) {
-      float n = norms[static_cast<size_t>(i / bucket_)], v = x[static_cast<size_t>(i)];
-      uint32_t l = 0;
-      if (n > 0) {
-        double r = s_ * std::fabs(double{v}) / n;
-        double fl = std::floor(r);
-        l = static_cast<uint32_t>(fl) + (u.UniformAt(static_cast<uint64_t>(i)) < r - fl ? 1u : 0u);
-        l = std::min<uint32_t>(l, static_cast<uint32_t>(s_));
-      }
-      bw.Put(v < 0 && l > 0 ? 1u : 0u, 1);
-      bw.Put(l, bits);
-    }
-    bw.Finish();
-    w.PutBytes(packed.data(), packed.size());
-    return Status::Ok();
-  }
-  Status DecodePayload(wire::Reader& r, uint8_t, const TransformContext&, const RngStream&,
-                       std::span<float> out) const override {
-    const int64_t d = static_cast<int64_t>(out.size());
-    const int bits = LevelBits(s_);
-    std::vector<float> norms(static_cast<size_t>((d + bucket_ - 1) / bucket_));
-    RETURN_IF_ERROR(GetFloats(r, norms, "bucket norm"));
-    for (float n : norms) RETURN_IF_ERROR(CheckFloat(n, true, "bucket norm"));
-    std::vector<uint8_t> packed(static_cast<size_t>((d * (1 + bits) + 7) / 8));
-    RETURN_IF_ERROR(r.GetBytes(packed.data(), packed.size(), "levels"));
-    BitReader br(packed);
-    for (int64_t i = 0; i < d; ++i) {
-      uint32_t sign = 0, l = 0;
-      RETURN_IF_ERROR(br.Get(1, &sign, "sign"));
-      RETURN_IF_ERROR(br.Get(bits, &l, "level"));
-      if (l > static_cast<uint32_t>(s_))
-        return InvalidArgument("QSGD level " + std::to_string(l) + " > s=" + std::to_string(s_) + " at coordinate " + std::to_string(i));
-      float n = norms[static_cast<size_t>(i / bucket_)];
-      out[static_cast<size_t>(i)] = (sign ? -1.0f : 1.0f) * n * static_cast<float>(l) / static_cast<float>(s_);
-    }
-    return br.ExpectZeroPadding("levels");
-  }
-
- private:
-  RngStream Private(const TransformContext& ctx) const { return RngStream(ctx.seed, ctx.round, ctx.client, RngPurpose::kCompress); }
-  int s_;
-  int64_t bucket_;
-};
 
 class TernGradCodec final : public VectorCodec {
  public:
@@ -135,17 +63,16 @@ class TernGradCodec final : public VectorCodec {
     }
     PutFloats(w, scales);
     WordSource u(RngStream(ctx.seed, ctx.round, ctx.client, RngPurpose::kCompress).key());
-    std::vector<uint8_t> packed;
-    BitWriter bw(&packed);
+    std::vector<uint8_t> packed((2 * x.size() + 7) / 8, 0);
     for (size_t j = 0; j < segs.size(); ++j) {
       auto [off, n] = segs[j];
       for (int64_t i = off; i < off + n; ++i) {
         float v = g[static_cast<size_t>(i)];
         bool keep = scales[j] > 0 && u.UniformAt(static_cast<uint64_t>(i)) < std::fabs(v) / scales[j];
-        bw.Put(!keep ? 0u : v > 0 ? 1u : 2u, 2);
+        const uint32_t t = !keep ? 0u : v > 0 ? 1u : 2u;
+        packed[static_cast<size_t>(i) >> 2] |= static_cast<uint8_t>(t << (2 * (i & 3)));
       }
     }
-    bw.Finish();
     w.PutBytes(packed.data(), packed.size());
     return Status::Ok();
   }
@@ -157,15 +84,16 @@ class TernGradCodec final : public VectorCodec {
     for (float s : scales) RETURN_IF_ERROR(CheckFloat(s, true, "tensor scale"));
     std::vector<uint8_t> packed(static_cast<size_t>((2 * out.size() + 7) / 8));
     RETURN_IF_ERROR(r.GetBytes(packed.data(), packed.size(), "trits"));
-    BitReader br(packed);
-    for (size_t j = 0; j < segs.size(); ++j)
+    RETURN_IF_ERROR(ExpectZeroPadBits(packed, 2 * out.size(), "trits"));
+    for (size_t j = 0; j < segs.size(); ++j) {
+      const float value[4] = {0.0f, scales[j], -scales[j], 0.0f};
       for (int64_t i = segs[j].first; i < segs[j].first + segs[j].second; ++i) {
-        uint32_t t = 0;
-        RETURN_IF_ERROR(br.Get(2, &t, "trit"));
+        const uint32_t t = (packed[static_cast<size_t>(i) >> 2] >> (2 * (i & 3))) & 3u;
         if (t == 3) return InvalidArgument("invalid trit 11 at coordinate " + std::to_string(i));
-        out[static_cast<size_t>(i)] = t == 0 ? 0.0f : t == 1 ? scales[j] : -scales[j];
+        out[static_cast<size_t>(i)] = value[t];
       }
-    return br.ExpectZeroPadding("trits");
+    }
+    return Status::Ok();
   }
 
  private:
@@ -187,10 +115,8 @@ class ScaledSignCodec final : public VectorCodec {
       scales.push_back(static_cast<float>(l1 / static_cast<double>(n)));
     }
     PutFloats(w, scales);
-    std::vector<uint8_t> packed;
-    BitWriter bw(&packed);
-    for (float v : x) bw.Put(v >= 0 ? 1u : 0u, 1);
-    bw.Finish();
+    std::vector<uint8_t> packed((x.size() + 7) / 8, 0);
+    for (size_t i = 0; i < x.size(); ++i) packed[i >> 3] |= static_cast<uint8_t>((x[i] >= 0 ? 1u : 0u) << (i & 7));
     w.PutBytes(packed.data(), packed.size());
     return Status::Ok();
   }
@@ -202,58 +128,81 @@ class ScaledSignCodec final : public VectorCodec {
     for (float s : scales) RETURN_IF_ERROR(CheckFloat(s, true, "tensor scale"));
     std::vector<uint8_t> packed(static_cast<size_t>((out.size() + 7) / 8));
     RETURN_IF_ERROR(r.GetBytes(packed.data(), packed.size(), "sign bits"));
-    BitReader br(packed);
-    for (size_t j = 0; j < segs.size(); ++j)
-      for (int64_t i = segs[j].first; i < segs[j].first + segs[j].second; ++i) {
-        uint32_t b = 0;
-        RETURN_IF_ERROR(br.Get(1, &b, "sign"));
-        out[static_cast<size_t>(i)] = b ? scales[j] : -scales[j];
+    RETURN_IF_ERROR(ExpectZeroPadBits(packed, out.size(), "sign bits"));
+    for (size_t j = 0; j < segs.size(); ++j) {
+      const float s = scales[j];
+      const size_t end = static_cast<size_t>(segs[j].first + segs[j].second);
+      // One byte at a time, held in a local: stores to `out` cannot alias it.
+      for (size_t i = static_cast<size_t>(segs[j].first); i < end;) {
+        const uint32_t byte = packed[i >> 3];
+        for (const size_t stop = std::min(end, (i | 7) + 1); i < stop; ++i) out[i] = (byte >> (i & 7)) & 1u ? s : -s;
       }
-    return br.ExpectZeroPadding("sign bits");
+    }
+    return Status::Ok();
   }
 };
 
 class Int8Codec final : public VectorCodec {
  public:
   Int8Codec(int64_t block, bool stochastic)
-      : VectorCodec(wire::Method::kQuantized, MethodId::kInt8, "int8", SeedScope::kNone), block_(block), stochastic_(stochastic) {}
+      : VectorCodec(wire::Method::kQuantized, MethodId::kInt8, "int8", SeedScope::kNone),
+        block_(block),
+        stochastic_(stochastic) {}
 
  protected:
+  // Stochastic rounding is the backend's QuantizeInt8 (its scale is a/127;
+  // a = 127 * scale is the block's max|x| to within an ulp); nearest rounding
+  // is a plain loop with a = max|x| exactly.
   Status EncodePayload(std::span<const float> x, const TransformContext& ctx, const RngStream&, wire::Writer& w,
                        uint8_t*) const override {
     const int64_t d = static_cast<int64_t>(x.size());
-    WordSource u(RngStream(ctx.seed, ctx.round, ctx.client, RngPurpose::kCompress).key());
-    std::vector<int8_t> q(static_cast<size_t>(block_));
-    for (int64_t b0 = 0; b0 < d; b0 += block_) {
-      const int64_t n = std::min(block_, d - b0);
-      float a = 0;
-      for (int64_t i = b0; i < b0 + n; ++i) a = std::max(a, std::fabs(x[static_cast<size_t>(i)]));
-      for (int64_t i = 0; i < n; ++i) {
-        float r = a > 0 ? 127.0f * x[static_cast<size_t>(b0 + i)] / a : 0.0f;
-        float v = stochastic_ ? std::floor(r) + (u.UniformAt(static_cast<uint64_t>(b0 + i)) < r - std::floor(r) ? 1.0f : 0.0f)
-                              : std::nearbyint(r);
-        q[static_cast<size_t>(i)] = static_cast<int8_t>(std::clamp(v, -127.0f, 127.0f));
+    const size_t nb = static_cast<size_t>((d + block_ - 1) / block_);
+    std::vector<int8_t> q(x.size());
+    std::vector<float> a(nb);
+    if (stochastic_) {
+      const Backend& be = ctx.backend ? *ctx.backend : *GetBackend("cpu_ref").value();
+      RETURN_IF_ERROR(
+          be.QuantizeInt8(x, block_, RngStream(ctx.seed, ctx.round, ctx.client, RngPurpose::kCompress).key(), 0, q, a));
+      for (float& v : a) v *= 127.0f;
+    } else {
+      for (int64_t b0 = 0, b = 0; b0 < d; b0 += block_, ++b) {
+        const int64_t n = std::min(block_, d - b0);
+        float ab = 0;  // a local, not a[b]: the compiler cannot tell a from x
+        for (int64_t i = b0; i < b0 + n; ++i) ab = std::max(ab, std::fabs(x[static_cast<size_t>(i)]));
+        a[static_cast<size_t>(b)] = ab;
+        for (int64_t i = b0; i < b0 + n; ++i) {
+          const float r = ab > 0 ? 127.0f * x[static_cast<size_t>(i)] / ab : 0.0f;
+          q[static_cast<size_t>(i)] = static_cast<int8_t>(std::clamp(std::nearbyint(r), -127.0f, 127.0f));
+        }
       }
-      w.Put<float>(a);
-      w.PutBytes(q.data(), static_cast<size_t>(n));
+    }
+    for (int64_t b0 = 0, b = 0; b0 < d; b0 += block_, ++b) {
+      w.Put<float>(a[static_cast<size_t>(b)]);
+      w.PutBytes(q.data() + b0, static_cast<size_t>(std::min(block_, d - b0)));
     }
     return Status::Ok();
   }
   Status DecodePayload(wire::Reader& r, uint8_t, const TransformContext&, const RngStream&,
                        std::span<float> out) const override {
     const int64_t d = static_cast<int64_t>(out.size());
-    std::vector<int8_t> q(static_cast<size_t>(block_));
+    std::vector<int8_t> q(static_cast<size_t>(std::min(block_, d)));
     for (int64_t b0 = 0; b0 < d; b0 += block_) {
       const int64_t n = std::min(block_, d - b0);
       float a = 0;
       RETURN_IF_ERROR(r.Get(&a, "block absmax"));
       RETURN_IF_ERROR(CheckFloat(a, true, "block absmax"));
       RETURN_IF_ERROR(r.GetBytes(q.data(), static_cast<size_t>(n), "int8 block"));
+      bool bad = false;  // checked after the (vectorisable) loop
       for (int64_t i = 0; i < n; ++i) {
-        int8_t v = q[static_cast<size_t>(i)];
-        if (v == -128) return InvalidArgument("int8 value -128 at coordinate " + std::to_string(b0 + i));
-        if (a == 0 && v != 0) return InvalidArgument("nonzero int8 value in a block with absmax 0 at " + std::to_string(b0 + i));
+        const int8_t v = q[static_cast<size_t>(i)];
+        bad |= (v == -128) | ((a == 0) & (v != 0));
         out[static_cast<size_t>(b0 + i)] = a * static_cast<float>(v) / 127.0f;
+      }
+      if (!bad) continue;
+      for (int64_t i = 0; i < n; ++i) {
+        const int8_t v = q[static_cast<size_t>(i)];
+        if (v == -128) return InvalidArgument("int8 value -128 at coordinate " + std::to_string(b0 + i));
+        if (v != 0) return InvalidArgument("nonzero int8 value in a block with absmax 0 at " + std::to_string(b0 + i));
       }
     }
     return Status::Ok();
@@ -270,13 +219,6 @@ Result<std::shared_ptr<const UpdateTransform>> Wrap(const ConfigNode& n, std::sh
 }
 
 }  // namespace
-
-Result<std::shared_ptr<const UpdateTransform>> MakeQsgd(const ConfigNode& n) {
-  int s = n.Get<int>("levels", 7, [](const int& v) { return v >= 1 && v <= 65535; }, "in [1, 65535]");
-  int64_t b = n.Get<int64_t>("bucket", 512, [](const int64_t& v) { return v >= 1; }, ">= 1");
-  bool ef = n.Get<bool>("error_feedback", false);
-  return Wrap(n, std::make_shared<QsgdCodec>(s, b), ef);
-}
 
 Result<std::shared_ptr<const UpdateTransform>> MakeTernGrad(const ConfigNode& n) {
   double c = n.Get<double>("clip_sigma", 2.5, [](const double& v) { return v >= 0; }, ">= 0 (0 = no clipping)");

@@ -12,7 +12,9 @@
 //     O(d' log d') time, d' floats of scratch.
 //   countsketch (method 2): h: [d] -> [b], s: [d] -> {+-1} (Philox per index);
 //     y_j = sum_{h(i)=j} s(i) x_i; x^_i = s(i) y_{h(i)}. E||x^-x||^2 = (d-1)/b ||x||^2. O(d).
+//     The backend's one-row CountSketchApply/Unapply (hashes: core/backend_rng.h).
 //   gaussian (method 3, test oracle): R_ij ~ N(0, 1/b), x^ = R^T y. O(bd).
+//     The backend's RandomSketchApply/Unapply with SketchDist::kGaussian.
 // A fresh R each round (seed keyed by run seed and round, client = shared).
 // DP variant: `noise_std` sigma adds N(0, sigma^2 I) to y on the client (private
 // stream); with a clip of C before it, the L2 sensitivity in sketch space is
@@ -22,22 +24,40 @@
 //           noise_std: 0}. Wire: b f32 values.
 #include "algorithms/transforms/sketch.h"
 
+#include <algorithm>
 #include <cmath>
+
+#include "core/backend.h"
 
 #include "algorithms/transforms/bitpack.h"
 #include "algorithms/transforms/compressor.h"
 
 namespace shoal::compress {
 
-void Fwht(std::span<float> z) {
-  const size_t n = z.size();
-  for (size_t h = 1; h < n; h *= 2)
+namespace {
+
+// Stages h = lo, 2 lo, ..., < hi of the transform on z[0, n).
+void FwhtStages(float* z, size_t n, size_t lo, size_t hi) {
+  for (size_t h = lo; h < hi; h *= 2)
     for (size_t i = 0; i < n; i += 2 * h)
       for (size_t j = i; j < i + h; ++j) {
-        float a = z[j], b = z[j + h];
+        const float a = z[j], b = z[j + h];
         z[j] = a + b;
         z[j + h] = a - b;
       }
+}
+
+}  // namespace
+
+// Cache-blocked: the first log2(kBlock) stages run block by block in L1, the
+// rest as whole-array passes. Every butterfly sees the same operands as in the
+// textbook loop order, so the result is bit-identical to it.
+void Fwht(std::span<float> z) {
+  constexpr size_t kBlock = 4096;  // 16 KiB of floats
+  const size_t n = z.size();
+  const size_t block = std::min(n, kBlock);
+  for (size_t b = 0; b < n; b += block) FwhtStages(z.data() + b, block, 1, block);
+  FwhtStages(z.data(), n, block, n);
 }
 
 int64_t NextPow2(int64_t d) {
@@ -47,6 +67,10 @@ int64_t NextPow2(int64_t d) {
 }
 
 namespace {
+
+const Backend& BackendOf(const TransformContext& ctx) {
+  return ctx.backend ? *ctx.backend : *GetBackend("cpu_ref").value();
+}
 
 MethodId IdOf(SketchFamily f) {
   return f == SketchFamily::kSrht ? MethodId::kSrht : f == SketchFamily::kCountSketch ? MethodId::kCountSketch : MethodId::kGaussian;
@@ -74,22 +98,12 @@ class SketchCodec final : public VectorCodec {
       Fwht(z);
       const float inv = static_cast<float>(1.0 / std::sqrt(static_cast<double>(dp)));
       std::vector<int64_t> rows = SampleDistinctSorted(RngStream(rng.key64(), 2, -1, RngPurpose::kCompress), dp, b);
-      for (int64_t j = 0; j < b; ++j) y[static_cast<size_t>(j)] = inv * z[static_cast<size_t>(rows[static_cast<size_t>(j)])];
+      for (int64_t j = 0; j < b; ++j)
+        y[static_cast<size_t>(j)] = inv * z[static_cast<size_t>(rows[static_cast<size_t>(j)])];
     } else if (o_.family == SketchFamily::kCountSketch) {
-      WordSource h(rng.key());
-      for (int64_t i = 0; i < d; ++i) {
-        uint32_t bucket = static_cast<uint32_t>((uint64_t{h.At(2 * static_cast<uint64_t>(i))} * static_cast<uint64_t>(b)) >> 32);
-        float v = x[static_cast<size_t>(i)];
-        y[bucket] += (h.At(2 * static_cast<uint64_t>(i) + 1) & 1u) ? v : -v;
-      }
+      RETURN_IF_ERROR(BackendOf(ctx).CountSketchApply(CountSketchSpec{1, b, rng.key()}, x, y));
     } else {
-      const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(b)));
-      for (int64_t j = 0; j < b; ++j) {
-        double acc = 0;
-        for (int64_t i = 0; i < d; ++i)
-          acc += double{GaussianAt(rng.key(), 0, static_cast<uint64_t>(j * d + i))} * x[static_cast<size_t>(i)];
-        y[static_cast<size_t>(j)] = static_cast<float>(acc) * scale;
-      }
+      RETURN_IF_ERROR(BackendOf(ctx).RandomSketchApply(RandomSketchSpec{b, SketchDist::kGaussian, rng.key()}, x, y));
     }
     if (o_.noise_std > 0) {
       std::vector<float> noise(y.size());
@@ -101,7 +115,7 @@ class SketchCodec final : public VectorCodec {
     return Status::Ok();
   }
 
-  Status DecodePayload(wire::Reader& r, uint8_t, const TransformContext&, const RngStream& rng,
+  Status DecodePayload(wire::Reader& r, uint8_t, const TransformContext& ctx, const RngStream& rng,
                        std::span<float> out) const override {
     const int64_t d = static_cast<int64_t>(out.size());
     ASSIGN_OR_RETURN(int64_t b, SketchRows(o_, d));
@@ -122,20 +136,9 @@ class SketchCodec final : public VectorCodec {
         out[static_cast<size_t>(i)] = (sign.At(static_cast<uint64_t>(i) >> 5) >> (i & 31)) & 1u ? v : -v;
       }
     } else if (o_.family == SketchFamily::kCountSketch) {
-      WordSource h(rng.key());
-      for (int64_t i = 0; i < d; ++i) {
-        uint32_t bucket = static_cast<uint32_t>((uint64_t{h.At(2 * static_cast<uint64_t>(i))} * static_cast<uint64_t>(b)) >> 32);
-        float v = y[bucket];
-        out[static_cast<size_t>(i)] = (h.At(2 * static_cast<uint64_t>(i) + 1) & 1u) ? v : -v;
-      }
+      RETURN_IF_ERROR(BackendOf(ctx).CountSketchUnapply(CountSketchSpec{1, b, rng.key()}, y, out));
     } else {
-      const double scale = 1.0 / std::sqrt(static_cast<double>(b));
-      for (int64_t i = 0; i < d; ++i) {
-        double acc = 0;
-        for (int64_t j = 0; j < b; ++j)
-          acc += double{GaussianAt(rng.key(), 0, static_cast<uint64_t>(j * d + i))} * y[static_cast<size_t>(j)];
-        out[static_cast<size_t>(i)] = static_cast<float>(acc * scale);
-      }
+      RETURN_IF_ERROR(BackendOf(ctx).RandomSketchUnapply(RandomSketchSpec{b, SketchDist::kGaussian, rng.key()}, y, out));
     }
     return Status::Ok();
   }

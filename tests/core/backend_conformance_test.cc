@@ -123,10 +123,14 @@ TEST(SHOAL_CONFORMANCE_SUITE, QuantizeInt8MatchesRef) {
   for (size_t n : kSizes)
     for (int64_t block : {int64_t{1}, int64_t{7}, int64_t{256}, int64_t{5000}}) {
       if (n > 1024 && block < 7) continue;  // block 1 at 1M is a scale per value: covered at small n
-      // Odd offsets, one crossing a 2^32-position noise segment.
-      const uint64_t offset = block == 256 ? (uint64_t{1} << 32) - 37 : 5;
+      // Odd offsets (one crossing the 2^32-word noise segment at position
+      // 2^33) and an aligned one (whole 32-value groups on the vector path).
+      const uint64_t offset = block == 256 ? (uint64_t{1} << 33) - 37 : block == 5000 ? 0 : 5;
       auto x = RandomVec(n, 9, 3.0f);
       if (n > 20) std::fill(x.begin() + 7, x.begin() + 14, 0.0f);  // an all-zero block when block == 7
+      // Blocks so small that 127 / max|x| overflows: the divide form of QuantizeValue.
+      if (n >= 10000)
+        for (size_t i = 5000; i < 10000; ++i) x[i] *= 1e-38f;
       size_t nb = (n + block - 1) / block;
       cases.push_back({block, offset, x, Guarded<int8_t>(n), Guarded<float>(nb), Guarded<float>(n)});
       Case& k = cases.back();
