@@ -9,83 +9,33 @@
 // dynamic map, v the unsigned one (7 exponent bits: for i = 0..6 the
 // midpoints of linspace(0.1, 1, k_i + 1) times 10^(i-6), k_i = 2^i signed
 // (mirrored) or 2^(i+1) unsigned, plus 0 and 1). Tensors with fewer than
-// `min_8bit_size` entries keep fp32 moments. bitsandbytes uses 4096; Shoal's
-// default is 1024 so that small models' output layers (mlp: 200 x 10) are
-// quantized too: mlp state is 2.04 B/param instead of 2.10. State: ~2 + 8/256
-// B/param plus 8 B per entry of the small tensors.
+// `min_8bit_size` entries keep fp32 moments; the default 4096 is bitsandbytes'
+// (optim/adam.py Adam8bit(min_8bit_size=4096); optimizer.py keeps fp32 state
+// when p.numel() < min_8bit_size). On mlp that leaves the 200 x 10 output
+// layer in fp32 (2.104 B/param); scenarios/optimizers_8bit.yaml sets 1024 to
+// quantize it too (2.044 B/param). State: ~2 + 8/256 B/param plus 8 B per
+// entry of the small tensors. The nearest code comes from a bucket table
+// (dynamic_quant.h), bit-identical to searching the 256 codes.
 // One deviation from nearest rounding: a positive v never requantizes to the
 // zero code but to the smallest nonzero one (3.25e-7 absmax). Otherwise an
 // entry whose gradient is small relative to its block (v/absmax < 1.6e-7, e.g.
 // weights of always-zero Fashion-MNIST pixels, or dead ReLUs) keeps m != 0 with
 // v = 0, and its next step is lr m / eps: we saw NaN updates on mlp at lr 1e-3.
 #include <algorithm>
-#include <array>
+#include <bit>
 #include <cmath>
 #include <cstring>
 
+#include "algorithms/optimizers/dynamic_quant.h"
 #include "algorithms/optimizers/factories.h"
 
 namespace shoal {
 namespace {
 
-using CodeMap = std::array<float, 256>;
-
-CodeMap DynamicMap(bool is_signed) {
-  std::vector<float> data;
-  for (int i = 0; i < 7; ++i) {
-    const int k = is_signed ? (1 << i) : (1 << (i + 1));
-    const double scale = std::pow(10.0, i - 6);
-    for (int j = 0; j < k; ++j) {
-      double lo = 0.1 + 0.9 * j / k, hi = 0.1 + 0.9 * (j + 1) / k;
-      data.push_back(static_cast<float>(scale * (lo + hi) / 2.0));
-      if (is_signed) data.push_back(static_cast<float>(-scale * (lo + hi) / 2.0));
-    }
-  }
-  data.push_back(0.0f);
-  data.push_back(1.0f);
-  std::sort(data.begin(), data.end());
-  CodeMap map{};
-  std::copy(data.begin(), data.end(), map.begin());
-  return map;
-}
-
-const CodeMap& SignedMap() { static const CodeMap m = DynamicMap(true); return m; }
-const CodeMap& UnsignedMap() { static const CodeMap m = DynamicMap(false); return m; }
-
-// Nearest-code quantizer: a table indexed by the top 14 bits of the float
-// (sign, exponent, 5 mantissa bits) gives a code at or below the bucket's
-// start; a short walk then finds the neighbours of x, and the nearer wins.
-// Equivalent to a binary search over the 256 sorted codes, ~5x faster.
-class Quantizer {
- public:
-  explicit Quantizer(const CodeMap& code) : code_(code), start_(1 << 14) {
-    for (uint32_t key = 0; key < (1u << 14); ++key) {
-      uint32_t bits = key << 18;
-      float rep;
-      std::memcpy(&rep, &bits, sizeof(rep));
-      if (std::isnan(rep)) rep = 0.0f;
-      int i = 0;
-      while (i < 255 && code_[i + 1] <= rep) ++i;
-      start_[key] = static_cast<uint8_t>(i);
-    }
-  }
-  uint8_t operator()(float x) const {
-    uint32_t bits;
-    std::memcpy(&bits, &x, sizeof(bits));
-    int i = start_[bits >> 18];
-    while (i < 255 && code_[i + 1] <= x) ++i;
-    while (i > 0 && code_[i] > x) --i;
-    if (i < 255 && code_[i + 1] - x < x - code_[i]) ++i;
-    return static_cast<uint8_t>(i);
-  }
-
- private:
-  const CodeMap& code_;
-  std::vector<uint8_t> start_;
-};
-
-const Quantizer& SignedQuantizer() { static const Quantizer q(SignedMap()); return q; }
-const Quantizer& UnsignedQuantizer() { static const Quantizer q(UnsignedMap()); return q; }
+using dq::SignedMap;
+using dq::SignedQuantizer;
+using dq::UnsignedMap;
+using dq::UnsignedQuantizer;
 
 struct Segment {
   int64_t offset = 0, size = 0;  // into the flat parameter vector
@@ -129,14 +79,14 @@ class Adam8bitOptimizer final : public Optimizer {
     const float rsbc2 = 1.0f / std::sqrt(1.0f - std::pow(b2_, static_cast<float>(t_)));
     for (const Segment& s : segs_) {
       if (!s.quantized) {
+        const float b1 = b1_, c1 = 1.0f - b1_, b2 = b2_, c2 = 1.0f - b2_, wd = wd_, eps = eps_;
+        float *__restrict pp = p.data() + s.offset, *__restrict m = m32_.data() + s.q_off,
+                          *__restrict v = v32_.data() + s.q_off;
+        const float* __restrict pg = g.data() + s.offset;
         for (int64_t j = 0; j < s.size; ++j) {
-          const int64_t i = s.offset + j;
-          float& m = m32_[s.q_off + j];
-          float& v = v32_[s.q_off + j];
-          float gi = g[i] + wd_ * p[i];
-          m = b1_ * m + (1.0f - b1_) * gi;
-          v = b2_ * v + (1.0f - b2_) * gi * gi;
-          p[i] -= step * m / (std::sqrt(v) * rsbc2 + eps_);
+          const float gi = pg[j] + wd * pp[j], mj = b1 * m[j] + c1 * gi, vj = b2 * v[j] + c2 * gi * gi;
+          m[j] = mj, v[j] = vj;
+          pp[j] -= step * mj / (std::sqrt(vj) * rsbc2 + eps);
         }
         continue;
       }
@@ -184,26 +134,28 @@ class Adam8bitOptimizer final : public Optimizer {
     return out;
   }
 
-  void Block(float* p, const float* g, uint8_t* qm, uint8_t* qv, float& am, float& av, int64_t n, float step,
-             float rsbc2) {
-    const CodeMap &cs = SignedMap(), &cu = UnsignedMap();
-    const Quantizer &qs = SignedQuantizer(), &qu = UnsignedQuantizer();
+  // One block: dequantize, fp32 Adam update of p, new absmax (an integer max
+  // over the bit patterns of |m| and v, which order like the floats and keep
+  // the loop vectorizable), requantize (dynamic_quant.h: table lookup, no search).
+  void Block(float* __restrict p, const float* __restrict g, uint8_t* __restrict qm, uint8_t* __restrict qv,
+             float& am, float& av, int64_t n, float step, float rsbc2) {
+    const float *__restrict cs = SignedMap().data(), *__restrict cu = UnsignedMap().data();
+    const float b1 = b1_, c1 = 1.0f - b1_, b2 = b2_, c2 = 1.0f - b2_, wd = wd_, eps = eps_, am0 = am, av0 = av;
     float m[256], v[256];  // block_size <= 256 (registry check)
-    float new_am = 0.0f, new_av = 0.0f;
+    uint32_t max_m = 0, max_v = 0;
     for (int64_t j = 0; j < n; ++j) {
-      float gi = g[j] + wd_ * p[j];
-      m[j] = b1_ * cs[qm[j]] * am + (1.0f - b1_) * gi;
-      v[j] = b2_ * cu[qv[j]] * av + (1.0f - b2_) * gi * gi;
-      p[j] -= step * m[j] / (std::sqrt(v[j]) * rsbc2 + eps_);
-      new_am = std::max(new_am, std::fabs(m[j]));
-      new_av = std::max(new_av, v[j]);
+      const float gi = g[j] + wd * p[j];
+      const float mj = b1 * cs[qm[j]] * am0 + c1 * gi, vj = b2 * cu[qv[j]] * av0 + c2 * gi * gi;
+      p[j] -= step * mj / (std::sqrt(vj) * rsbc2 + eps);
+      m[j] = mj, v[j] = vj;
+      const uint32_t bm = std::bit_cast<uint32_t>(std::fabs(mj)), bv = std::bit_cast<uint32_t>(vj);  // vj >= +0
+      max_m = max_m < bm ? bm : max_m;
+      max_v = max_v < bv ? bv : max_v;
     }
+    const float new_am = std::bit_cast<float>(max_m), new_av = std::bit_cast<float>(max_v);
     const float im = new_am > 0 ? 1.0f / new_am : 0.0f, iv = new_av > 0 ? 1.0f / new_av : 0.0f;
-    for (int64_t j = 0; j < n; ++j) {
-      qm[j] = qs(m[j] * im);
-      qv[j] = qu(v[j] * iv);
-      if (qv[j] == zero_v_ && v[j] > 0.0f) qv[j] = zero_v_ + 1;  // see the file comment
-    }
+    SignedQuantizer().Quantize(m, im, qm, n, -1);
+    UnsignedQuantizer().Quantize(v, iv, qv, n, zero_v_);  // v > 0 never takes the zero code (file comment)
     am = new_am, av = new_av;
   }
 

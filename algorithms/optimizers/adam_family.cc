@@ -19,12 +19,12 @@
 #include <cmath>
 
 #include "algorithms/optimizers/factories.h"
+#include "algorithms/optimizers/vec_math.h"
 
 namespace shoal {
 namespace {
 
 float F(const HParams& h, const char* key) { return static_cast<float>(h.at(key)); }
-float Sign(float x) { return static_cast<float>((x > 0.0f) - (x < 0.0f)); }
 
 class AdamOptimizer final : public Optimizer {
  public:
@@ -90,30 +90,32 @@ class AmsgradOptimizer final : public Optimizer {
     const float* __restrict pg = g.data();
     float *__restrict m = m_.data(), *__restrict v = v_.data(), *__restrict vmax = vmax_.data();
     const size_t n = p.size();
-    // One loop per form, so that each stays branch-free and vectorizes.
+    // Scalars in locals (members could alias the stores for the compiler) and
+    // one loop per form, so that each stays branch-free and vectorizes.
+    const float b1 = b1_, c1 = 1.0f - b1_, b2 = b2_, c2 = c2_, wd = wd_, eps = eps_, step = lr / bc1;
     if (form_ == 0) {  // PyTorch: max of raw v, divided by the current bc2
       for (size_t i = 0; i < n; ++i) {
-        float gi = pg[i] + wd_ * pp[i];
-        m[i] = b1_ * m[i] + (1.0f - b1_) * gi;
-        v[i] = b2_ * v[i] + c2_ * gi * gi;
-        vmax[i] = std::max(vmax[i], v[i]);
-        pp[i] -= lr / bc1 * m[i] / (std::sqrt(vmax[i]) * rsbc2 + eps_);
+        const float gi = pg[i] + wd * pp[i];
+        const float mi = b1 * m[i] + c1 * gi, vi = b2 * v[i] + c2 * gi * gi;
+        const float vm = vmax[i] < vi ? vi : vmax[i];
+        m[i] = mi, v[i] = vi, vmax[i] = vm;
+        pp[i] -= step * mi / (std::sqrt(vm) * rsbc2 + eps);
       }
     } else if (form_ == 1) {  // Reddi et al. Alg. 2: no bias correction
       for (size_t i = 0; i < n; ++i) {
-        float gi = pg[i] + wd_ * pp[i];
-        m[i] = b1_ * m[i] + (1.0f - b1_) * gi;
-        v[i] = b2_ * v[i] + c2_ * gi * gi;
-        vmax[i] = std::max(vmax[i], v[i]);
-        pp[i] -= lr * m[i] / (std::sqrt(vmax[i]) + eps_);
+        const float gi = pg[i] + wd * pp[i];
+        const float mi = b1 * m[i] + c1 * gi, vi = b2 * v[i] + c2 * gi * gi;
+        const float vm = vmax[i] < vi ? vi : vmax[i];
+        m[i] = mi, v[i] = vi, vmax[i] = vm;
+        pp[i] -= lr * mi / (std::sqrt(vm) + eps);
       }
     } else {  // max of the bias-corrected v
       for (size_t i = 0; i < n; ++i) {
-        float gi = pg[i] + wd_ * pp[i];
-        m[i] = b1_ * m[i] + (1.0f - b1_) * gi;
-        v[i] = b2_ * v[i] + c2_ * gi * gi;
-        vmax[i] = std::max(vmax[i], v[i] / bc2);
-        pp[i] -= lr / bc1 * m[i] / (std::sqrt(vmax[i]) + eps_);
+        const float gi = pg[i] + wd * pp[i];
+        const float mi = b1 * m[i] + c1 * gi, vi = b2 * v[i] + c2 * gi * gi;
+        const float vh = vi / bc2, vm = vmax[i] < vh ? vh : vmax[i];
+        m[i] = mi, v[i] = vi, vmax[i] = vm;
+        pp[i] -= step * mi / (std::sqrt(vm) + eps);
       }
     }
   }
@@ -141,13 +143,15 @@ class NadamOptimizer final : public Optimizer {
     mu_product_ *= mu;
     const float cg = static_cast<float>(lr * (1.0 - mu) / (1.0 - mu_product_));
     const float cm = static_cast<float>(lr * mu_next / (1.0 - mu_product_ * mu_next));
-    const float b1 = static_cast<float>(b1_);
+    const float b1 = static_cast<float>(b1_), c1 = 1.0f - b1, b2 = b2_, c2 = 1.0f - b2_, wd = wd_, eps = eps_;
     const float rsbc2 = 1.0f / std::sqrt(1.0f - std::pow(b2_, static_cast<float>(t_)));
+    float *__restrict pp = p.data(), *__restrict m = m_.data(), *__restrict v = v_.data();
+    const float* __restrict pg = g.data();
     for (size_t i = 0; i < p.size(); ++i) {
-      float gi = g[i] + wd_ * p[i];
-      m_[i] = b1 * m_[i] + (1.0f - b1) * gi;
-      v_[i] = b2_ * v_[i] + (1.0f - b2_) * gi * gi;
-      p[i] -= (cg * gi + cm * m_[i]) / (std::sqrt(v_[i]) * rsbc2 + eps_);
+      const float gi = pg[i] + wd * pp[i];
+      const float mi = b1 * m[i] + c1 * gi, vi = b2 * v[i] + c2 * gi * gi;
+      m[i] = mi, v[i] = vi;
+      pp[i] -= (cg * gi + cm * mi) / (std::sqrt(vi) * rsbc2 + eps);
     }
   }
 
@@ -180,14 +184,24 @@ class RadamOptimizer final : public Optimizer {
     const float rsbc2 = static_cast<float>(1.0 / std::sqrt(bc2)), b2 = static_cast<float>(b2_);
     float *__restrict pp = p.data(), *__restrict m = m_.data(), *__restrict v = v_.data();
     const float* __restrict pg = g.data();
-    // The rectifier is uniform over the step: blend the two rules with 0/1
-    // weights instead of branching per entry, so the loop vectorizes.
-    const float on = rectified ? 1.0f : 0.0f, step = rectified ? lr * r / bc1 : lr / bc1;
-    for (size_t i = 0; i < p.size(); ++i) {
-      float gi = pg[i] + wd_ * pp[i];
-      m[i] = b1_ * m[i] + (1.0f - b1_) * gi;
-      v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
-      pp[i] -= step * m[i] / (on * (std::sqrt(v[i]) * rsbc2 + eps_) + (1.0f - on));
+    // The rectifier is uniform over the step: one branch-free loop per rule.
+    const float b1 = b1_, c1 = 1.0f - b1_, c2 = 1.0f - b2, wd = wd_, eps = eps_;
+    const float step = rectified ? lr * r / bc1 : lr / bc1;
+    const size_t n = p.size();
+    if (rectified) {
+      for (size_t i = 0; i < n; ++i) {
+        const float gi = pg[i] + wd * pp[i];
+        const float mi = b1 * m[i] + c1 * gi, vi = b2 * v[i] + c2 * gi * gi;
+        m[i] = mi, v[i] = vi;
+        pp[i] -= step * mi / (std::sqrt(vi) * rsbc2 + eps);
+      }
+    } else {  // momentum SGD on m/bc1; v still accumulates
+      for (size_t i = 0; i < n; ++i) {
+        const float gi = pg[i] + wd * pp[i];
+        const float mi = b1 * m[i] + c1 * gi;
+        m[i] = mi, v[i] = b2 * v[i] + c2 * gi * gi;
+        pp[i] -= step * mi;
+      }
     }
   }
 
@@ -221,14 +235,14 @@ class AdemamixOptimizer final : public Optimizer {
     const float b1 = static_cast<float>(b1_), fb3 = static_cast<float>(b3), fa = static_cast<float>(alpha);
     const float rbc1 = 1.0f / (1.0f - std::pow(b1, static_cast<float>(t_)));
     const float rsbc2 = 1.0f / std::sqrt(1.0f - std::pow(b2_, static_cast<float>(t_)));
-    const float decay = 1.0f - lr * wd_;
+    const float decay = 1.0f - lr * wd_, c1 = 1.0f - b1, c3 = 1.0f - fb3, b2 = b2_, c2 = 1.0f - b2_, eps = eps_;
     float *__restrict pp = p.data(), *__restrict m1 = m1_.data(), *__restrict m2 = m2_.data(), *__restrict v = v_.data();
     const float* __restrict pg = g.data();
     for (size_t i = 0; i < p.size(); ++i) {
-      m1[i] = b1 * m1[i] + (1.0f - b1) * pg[i];
-      m2[i] = fb3 * m2[i] + (1.0f - fb3) * pg[i];
-      v[i] = b2_ * v[i] + (1.0f - b2_) * pg[i] * pg[i];
-      pp[i] = pp[i] * decay - lr * (m1[i] * rbc1 + fa * m2[i]) / (std::sqrt(v[i]) * rsbc2 + eps_);
+      const float gi = pg[i];
+      const float a = b1 * m1[i] + c1 * gi, b = fb3 * m2[i] + c3 * gi, vi = b2 * v[i] + c2 * gi * gi;
+      m1[i] = a, m2[i] = b, v[i] = vi;
+      pp[i] = pp[i] * decay - lr * (a * rbc1 + fa * b) / (std::sqrt(vi) * rsbc2 + eps);
     }
   }
 
@@ -255,14 +269,15 @@ class GramsOptimizer final : public Optimizer {
     t_ += 1;
     const float rbc1 = 1.0f / (1.0f - std::pow(b1_, static_cast<float>(t_)));
     const float rsbc2 = 1.0f / std::sqrt(1.0f - std::pow(b2_, static_cast<float>(t_)));
-    const float decay = 1.0f - lr * wd_;
+    const float decay = 1.0f - lr * wd_, b1 = b1_, c1 = 1.0f - b1_, b2 = b2_, c2 = 1.0f - b2_, eps = eps_;
     float *__restrict pp = p.data(), *__restrict m = m_.data(), *__restrict v = v_.data();
     const float* __restrict pg = g.data();
     for (size_t i = 0; i < p.size(); ++i) {
-      m[i] = b1_ * m[i] + (1.0f - b1_) * pg[i];
-      v[i] = b2_ * v[i] + (1.0f - b2_) * pg[i] * pg[i];
-      float u = std::fabs(m[i] * rbc1 / (std::sqrt(v[i]) * rsbc2 + eps_));
-      pp[i] = pp[i] * decay - lr * Sign(pg[i]) * u;
+      const float gi = pg[i];
+      const float mi = b1 * m[i] + c1 * gi, vi = b2 * v[i] + c2 * gi * gi;
+      m[i] = mi, v[i] = vi;
+      const float u = std::fabs(mi * rbc1 / (std::sqrt(vi) * rsbc2 + eps));
+      pp[i] = pp[i] * decay - lr * vec::Sign(gi) * u;
     }
   }
 

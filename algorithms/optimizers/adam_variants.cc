@@ -17,6 +17,7 @@
 #include <cmath>
 
 #include "algorithms/optimizers/factories.h"
+#include "algorithms/optimizers/vec_math.h"
 
 namespace shoal {
 namespace {
@@ -47,21 +48,32 @@ class AdabeliefOptimizer final : public Optimizer {
       }
     }
     const float b2 = static_cast<float>(b2_), decay = 1.0f - lr * wd_;
-    for (size_t i = 0; i < p.size(); ++i) {
-      p[i] *= decay;
-      m_[i] = b1_ * m_[i] + (1.0f - b1_) * g[i];
-      float r = g[i] - m_[i];
-      s_[i] = b2 * s_[i] + (1.0f - b2) * r * r + eps_;
-      if (mode == 0) p[i] -= step * m_[i] / (std::sqrt(s_[i]) * rsbc2 + eps_);
-      else if (mode == 1) p[i] -= step * m_[i] / (std::sqrt(s_[i]) + eps_);
-      else p[i] -= step * m_[i];
-    }
+    if (mode == 0) Loop<0>(p, g, decay, step, rsbc2, b2);
+    else if (mode == 1) Loop<1>(p, g, decay, step, rsbc2, b2);
+    else Loop<2>(p, g, decay, step, rsbc2, b2);
   }
 
  protected:
   StateRefs State() override { return {{{"m", &m_}, {"s", &s_}}, {{"t", &t_}}}; }
 
  private:
+  // One branch-free loop per mode (the mode is uniform over a step).
+  template <int kMode>
+  void Loop(std::span<float> p, std::span<const float> g, float decay, float step, float rsbc2, float b2) {
+    const float b1 = b1_, c1 = 1.0f - b1_, c2 = 1.0f - b2, eps = eps_;
+    float *__restrict pp = p.data(), *__restrict m = m_.data(), *__restrict s = s_.data();
+    const float* __restrict pg = g.data();
+    for (size_t i = 0; i < p.size(); ++i) {
+      const float gi = pg[i], pi = pp[i] * decay;
+      const float mi = b1 * m[i] + c1 * gi, r = gi - mi;
+      const float si = b2 * s[i] + c2 * r * r + eps;
+      m[i] = mi, s[i] = si;
+      if constexpr (kMode == 0) pp[i] = pi - step * mi / (std::sqrt(si) * rsbc2 + eps);
+      else if constexpr (kMode == 1) pp[i] = pi - step * mi / (std::sqrt(si) + eps);
+      else pp[i] = pi - step * mi;
+    }
+  }
+
   float b1_;
   double b2_;
   float eps_, wd_;
@@ -82,13 +94,14 @@ class DiffgradOptimizer final : public Optimizer {
                        (1.0f - std::pow(b1_, static_cast<float>(t_)));
     float *__restrict pp = p.data(), *__restrict m = m_.data(), *__restrict v = v_.data(), *__restrict prev = prev_.data();
     const float* __restrict pg = g.data();
+    const float b1 = b1_, c1 = 1.0f - b1_, b2 = b2_, c2 = 1.0f - b2_, wd = wd_, eps = eps_;
     for (size_t i = 0; i < p.size(); ++i) {
-      float gi = pg[i] + wd_ * pp[i];
-      m[i] = b1_ * m[i] + (1.0f - b1_) * gi;
-      v[i] = b2_ * v[i] + (1.0f - b2_) * gi * gi;
-      float xi = 1.0f / (1.0f + std::exp(-std::fabs(prev[i] - gi)));
-      prev[i] = gi;
-      pp[i] -= step * xi * m[i] / (std::sqrt(v[i]) + eps_);
+      const float gi = pg[i] + wd * pp[i];
+      const float mi = b1 * m[i] + c1 * gi, vi = b2 * v[i] + c2 * gi * gi;
+      // exp by a branch-free polynomial (vec_math.h) so that the loop vectorizes.
+      const float xi = 1.0f / (1.0f + vec::ExpNonPositive(-std::fabs(prev[i] - gi)));
+      m[i] = mi, v[i] = vi, prev[i] = gi;
+      pp[i] -= step * xi * mi / (std::sqrt(vi) + eps);
     }
   }
 
@@ -117,12 +130,15 @@ class AdaboundOptimizer final : public Optimizer {
     const float hi = static_cast<float>(fl * (1.0 + 1.0 / (gamma_ * t_)));
     float *__restrict pp = p.data(), *__restrict m = m_.data(), *__restrict v = v_.data();
     const float* __restrict pg = g.data();
+    const float b1 = b1_, c1 = 1.0f - b1_, b2 = b2_, c2 = 1.0f - b2_, wd = wd_, eps = eps_;
     for (size_t i = 0; i < p.size(); ++i) {
-      float gi = pg[i] + wd_ * pp[i];
-      m[i] = b1_ * m[i] + (1.0f - b1_) * gi;
-      v[i] = b2_ * v[i] + (1.0f - b2_) * gi * gi;
-      float eta = std::min(std::max(step / (std::sqrt(v[i]) + eps_), lo), hi);
-      pp[i] -= eta * m[i];
+      const float gi = pg[i] + wd * pp[i];
+      const float mi = b1 * m[i] + c1 * gi, vi = b2 * v[i] + c2 * gi * gi;
+      float eta = step / (std::sqrt(vi) + eps);
+      eta = eta < lo ? lo : eta;  // std::min(std::max(eta, lo), hi) on values
+      eta = hi < eta ? hi : eta;
+      m[i] = mi, v[i] = vi;
+      pp[i] -= eta * mi;
     }
   }
 

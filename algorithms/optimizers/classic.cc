@@ -15,12 +15,12 @@
 #include <cmath>
 
 #include "algorithms/optimizers/factories.h"
+#include "algorithms/optimizers/vec_math.h"
 
 namespace shoal {
 namespace {
 
 float F(const HParams& h, const char* key) { return static_cast<float>(h.at(key)); }
-float Sign(float x) { return static_cast<float>((x > 0.0f) - (x < 0.0f)); }
 
 // kind: 0 adagrad, 1 rmsprop, 2 adadelta, 3 adamax.
 class ClassicOptimizer final : public Optimizer {
@@ -36,39 +36,42 @@ class ClassicOptimizer final : public Optimizer {
   void Step(std::span<float> p, std::span<const float> g, float lr) override {
     t_ += 1;
     const size_t n = p.size();
+    // Scalars in locals and restrict pointers: the loops vectorize.
+    const float wd = wd_, eps = eps_, rho = rho_, crho = 1.0f - rho_;
+    float *__restrict pp = p.data(), *__restrict v = v_.data(), *__restrict u = u_.data();
+    const float* __restrict pg = g.data();
     switch (kind_) {
       case 0:
         for (size_t i = 0; i < n; ++i) {
-          float gi = g[i] + wd_ * p[i];
-          v_[i] += gi * gi;
-          p[i] -= lr * gi / (std::sqrt(v_[i]) + eps_);
+          const float gi = pg[i] + wd * pp[i], vi = v[i] + gi * gi;
+          v[i] = vi;
+          pp[i] -= lr * gi / (std::sqrt(vi) + eps);
         }
         break;
       case 1:
         for (size_t i = 0; i < n; ++i) {
-          float gi = g[i] + wd_ * p[i];
-          v_[i] = rho_ * v_[i] + (1.0f - rho_) * gi * gi;
-          p[i] -= lr * gi / (std::sqrt(v_[i]) + eps_);
+          const float gi = pg[i] + wd * pp[i], vi = rho * v[i] + crho * gi * gi;
+          v[i] = vi;
+          pp[i] -= lr * gi / (std::sqrt(vi) + eps);
         }
         break;
       case 2:
         for (size_t i = 0; i < n; ++i) {
-          float gi = g[i] + wd_ * p[i];
-          v_[i] = rho_ * v_[i] + (1.0f - rho_) * gi * gi;
-          float d = std::sqrt(u_[i] + eps_) / std::sqrt(v_[i] + eps_) * gi;
-          u_[i] = rho_ * u_[i] + (1.0f - rho_) * d * d;
-          p[i] -= lr * d;
+          const float gi = pg[i] + wd * pp[i], vi = rho * v[i] + crho * gi * gi;
+          const float d = std::sqrt(u[i] + eps) / std::sqrt(vi + eps) * gi;
+          v[i] = vi, u[i] = rho * u[i] + crho * d * d;
+          pp[i] -= lr * d;
         }
         break;
       default: {
         const float step = lr / (1.0f - std::pow(b1_, static_cast<float>(t_)));
-        float *__restrict pp = p.data(), *__restrict m = v_.data(), *__restrict u = u_.data();
-        const float* __restrict pg = g.data();
-        for (size_t i = 0; i < n; ++i) {  // v_ holds m, u_ the infinity norm
-          float gi = pg[i] + wd_ * pp[i];
-          m[i] = b1_ * m[i] + (1.0f - b1_) * gi;
-          u[i] = std::max(rho_ * u[i], std::fabs(gi) + eps_);
-          pp[i] -= step * m[i] / u[i];
+        const float b1 = b1_, c1 = 1.0f - b1_;
+        float* __restrict m = v;  // v_ holds m, u_ the infinity norm
+        for (size_t i = 0; i < n; ++i) {
+          const float gi = pg[i] + wd * pp[i], mi = b1 * m[i] + c1 * gi;
+          const float a = rho * u[i], b = std::fabs(gi) + eps, ui = a < b ? b : a;  // std::max on values
+          m[i] = mi, u[i] = ui;
+          pp[i] -= step * mi / ui;
         }
       }
     }
@@ -104,11 +107,16 @@ class LionOptimizer final : public Optimizer {
         for (int64_t i = a; i < b; ++i) kept += ((b1_ * m_[i] + (1.0f - b1_) * g[i]) * g[i] > 0.0f);
         scale = CautiousScale(cautious_, kept, ts.size);
       }
-      for (int64_t i = a; i < b; ++i) {
-        float c = b1_ * m_[i] + (1.0f - b1_) * g[i];
-        float u = (cautious_ == 0 || c * g[i] > 0.0f) ? scale * Sign(c) : 0.0f;
-        p[i] = p[i] * decay - lr * u;
-        m_[i] = b2_ * m_[i] + (1.0f - b2_) * g[i];
+      // Branch-free fused loop; the mask is 1 everywhere when not cautious.
+      const float b1 = b1_, c1 = 1.0f - b1_, b2 = b2_, c2 = 1.0f - b2_;
+      const bool all = cautious_ == 0;
+      float *__restrict pp = p.data() + a, *__restrict m = m_.data() + a;
+      const float* __restrict pg = g.data() + a;
+      for (int64_t i = 0; i < b - a; ++i) {
+        const float gi = pg[i], c = b1 * m[i] + c1 * gi;
+        const float u = (all || c * gi > 0.0f) ? scale * vec::Sign(c) : 0.0f;
+        pp[i] = pp[i] * decay - lr * u;
+        m[i] = b2 * m[i] + c2 * gi;
       }
     }
   }

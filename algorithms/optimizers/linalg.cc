@@ -76,3 +76,28 @@ void TwoSidedProduct(const std::vector<float>& l, const float* x, const std::vec
 }
 
 }  // namespace shoal
+
+namespace shoal {
+
+std::vector<MatrixBlock> PartitionMatrix(int64_t offset, const std::vector<int64_t>& shape, int64_t size,
+                                         int64_t block_size) {
+  const int64_t rows = shape.size() >= 2 ? shape[0] : 1, cols = size / rows;
+  const int64_t br = block_size > 0 ? block_size : rows, bc = block_size > 0 ? block_size : cols;
+  std::vector<MatrixBlock> out;
+  for (int64_t r = 0; r < rows; r += br)
+    for (int64_t c = 0; c < cols; c += bc)
+      out.push_back({offset + r * cols + c, cols, std::min(br, rows - r), std::min(bc, cols - c)});
+  return out;
+}
+
+void GatherBlock(const float* flat, const MatrixBlock& b, float* out) {
+  for (int64_t i = 0; i < b.rows; ++i)
+    std::copy(flat + b.offset + i * b.stride, flat + b.offset + i * b.stride + b.cols, out + i * b.cols);
+}
+
+void ScatterBlock(const float* in, const MatrixBlock& b, float* flat) {
+  for (int64_t i = 0; i < b.rows; ++i)
+    std::copy(in + i * b.cols, in + (i + 1) * b.cols, flat + b.offset + i * b.stride);
+}
+
+}  // namespace shoal

@@ -28,3 +28,22 @@ void TwoSidedProduct(const std::vector<float>& l, const float* x, const std::vec
                      bool to_basis, float* out);
 
 }  // namespace shoal
+
+namespace shoal {
+
+// One diagonal block of a tensor viewed as a matrix [shape[0], size / shape[0]]
+// (conv kernels [out, in kh kw], as in the Shampoo/SOAP reference code):
+// element (i, j) of the block is flat[offset + i * stride + j].
+struct MatrixBlock {
+  int64_t offset = 0, stride = 0, rows = 1, cols = 0;
+};
+// Splits each side of the matrix view into runs of at most block_size (the
+// last run shorter; block_size 0 = no split), row blocks outer. 1-D tensors:
+// one block of 1 x size.
+std::vector<MatrixBlock> PartitionMatrix(int64_t offset, const std::vector<int64_t>& shape, int64_t size,
+                                         int64_t block_size);
+// out (rows x cols, row-major) = the block of flat; and back.
+void GatherBlock(const float* flat, const MatrixBlock& b, float* out);
+void ScatterBlock(const float* in, const MatrixBlock& b, float* flat);
+
+}  // namespace shoal

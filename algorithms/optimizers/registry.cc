@@ -113,7 +113,7 @@ const std::vector<Entry>& Registry() {
        }},
       {{"adamax", "Adamax (infinity-norm Adam)", Lr(2e-3, With(kAdam, {{"weight_decay", 0.0}}))}, MakeAdamax},
       {{"adam8bit", "8-bit Adam (block-wise dynamic quantization of m and v)",
-        Lr(1e-3, With(kAdam, {{"weight_decay", 0.0}, {"block_size", 256}, {"min_8bit_size", 1024}}))},
+        Lr(1e-3, With(kAdam, {{"weight_decay", 0.0}, {"block_size", 256}, {"min_8bit_size", 4096}}))},
        MakeAdam8bit,
        [](const HParams& h) -> std::pair<std::string, std::string> {
          double b = h.at("block_size");
@@ -139,29 +139,35 @@ const std::vector<Entry>& Registry() {
          if (h.at("estimator") != 0 && h.at("estimator") != 1) return {"estimator", "0 (GNB) or 1 (Hutchinson)"};
          return {};
        }},
-      {{"shampoo", "Shampoo (per-layer Kronecker factors, inverse 4th roots; grafting 0 none, 1 adagrad, 2 adam)",
+      {{"shampoo",
+        "Shampoo (Kronecker factors per block_size block of each layer, inverse 4th roots; diagonal factors "
+        "over max_preconditioner_dim; grafting 0 none, 1 adagrad, 2 adam)",
         Lr(1e-2, {{"beta1", 0.9}, {"factor_beta", 1.0}, {"eps", 1e-12}, {"weight_decay", 0.0},
                   {"precondition_frequency", 10}, {"start_preconditioning_step", -1},
-                  {"max_preconditioner_dim", 1024}, {"grafting", 0}, {"graft_eps", 1e-10}})},
+                  {"block_size", 1024}, {"max_preconditioner_dim", 1024}, {"grafting", 0}, {"graft_eps", 1e-10}})},
        MakeShampoo,
        [](const HParams& h) -> std::pair<std::string, std::string> {
          if (!(h.at("factor_beta") > 0 && h.at("factor_beta") <= 1)) return {"factor_beta", "in (0, 1] (1 = sum)"};
          if (!(h.at("precondition_frequency") >= 1)) return {"precondition_frequency", ">= 1"};
          if (!(h.at("start_preconditioning_step") >= -1)) return {"start_preconditioning_step", ">= -1"};
          if (!(h.at("max_preconditioner_dim") >= 1)) return {"max_preconditioner_dim", ">= 1"};
+         if (!(h.at("block_size") >= 0)) return {"block_size", ">= 0 (0 = no blocking)"};
          double g = h.at("grafting");
          if (g != 0 && g != 1 && g != 2) return {"grafting", "0 (none), 1 (adagrad) or 2 (adam)"};
          return {};
        }},
-      {{"soap", "SOAP (Adam in Shampoo's eigenbasis, refreshed every precondition_frequency steps)",
+      {{"soap",
+        "SOAP (Adam in Shampoo's eigenbasis per block_size block, refreshed every precondition_frequency steps)",
         Lr(3e-3, {{"beta1", 0.95}, {"beta2", 0.95}, {"eps", 1e-8}, {"weight_decay", 0.01},
-                  {"precondition_frequency", 10}, {"precond_beta", -1}, {"max_precond_dim", 10000}})},
+                  {"precondition_frequency", 10}, {"precond_beta", -1}, {"block_size", 1024},
+                  {"max_precond_dim", 10000}})},
        MakeSoap,
        [](const HParams& h) -> std::pair<std::string, std::string> {
          double b = h.at("precond_beta");
          if (!(b == -1 || (b >= 0 && b < 1))) return {"precond_beta", "-1 (= beta2) or in [0, 1)"};
          if (!(h.at("precondition_frequency") >= 1)) return {"precondition_frequency", ">= 1"};
          if (!(h.at("max_precond_dim") >= 1)) return {"max_precond_dim", ">= 1"};
+         if (!(h.at("block_size") >= 0)) return {"block_size", ">= 0 (0 = no blocking)"};
          return {};
        }},
       {{"dog", "DoG (distance over gradients, parameter-free; lr is the multiplier c)",

@@ -1,19 +1,23 @@
 // Shampoo (Gupta, Koren & Singer, ICML 2018; defaults of facebookresearch/
 // optimizers distributed_shampoo), shared/OPTIMIZERS.md §5.
 //
-// Per tensor viewed as a matrix G (m x n; conv kernels as [cout, cin kh kw]):
-// L += G G^T, R += G^T G (factor_beta < 1: EMAs); every
-// precondition_frequency steps the inverse roots (L + eps I)^(-1/4) and
-// (R + eps I)^(-1/4) are recomputed by symmetric eigendecomposition; the
-// direction is D = L^(-1/4) Ghat R^(-1/4) with Ghat the bias-corrected EMA of
-// g (beta1; 0 = raw g). A side longer than max_preconditioner_dim is left
-// unpreconditioned (identity) instead of blocked. 1-D tensors use diagonal
-// AdaGrad (Shoal's choice). Grafting (1 AdaGrad, 2 Adam/RMS): per tensor
-// D <- |D_graft|_F D / |D|_F; before start_preconditioning_step (-1 = the
-// frequency) D = D_graft (or Ghat without grafting). p *= 1 - lr wd; p -= lr D.
+// Per tensor viewed as a matrix (m x n; conv kernels (out, in, kh, kw) as
+// [out, in kh kw], as in the reference code), split block-diagonally into
+// blocks of at most block_size per side (distributed Shampoo's
+// max_preconditioner_dim; 0 = no split). Per block G: L += G G^T, R += G^T G
+// (factor_beta < 1: EMAs); every precondition_frequency steps the inverse
+// roots (L + eps I)^(-1/4) and (R + eps I)^(-1/4) are recomputed by symmetric
+// eigendecomposition; the direction is D = L^(-1/4) Ghat R^(-1/4) with Ghat
+// the bias-corrected EMA of g (beta1; 0 = raw g). A block side longer than
+// max_preconditioner_dim gets a diagonal factor instead (AdaGrad-style: the
+// diagonal of G G^T, resp. G^T G, root applied entry-wise). 1-D tensors use
+// diagonal AdaGrad (Shoal's choice). Grafting (1 AdaGrad, 2 Adam/RMS): per
+// block D <- |D_graft|_F D / |D|_F; before start_preconditioning_step (-1 =
+// the frequency) D = D_graft (or Ghat without grafting). p *= 1 - lr wd; p -= lr D.
 // Defaults: lr 1e-2, beta1 0.9, factor_beta 1, eps 1e-12, frequency 10 (DS: 1;
 // eigendecompositions of 784-wide factors every step are too slow on CPU),
-// grafting 0, graft_eps 1e-10.
+// block_size 1024, max_preconditioner_dim 1024, grafting 0, graft_eps 1e-10.
+#include <algorithm>
 #include <cmath>
 
 #include "algorithms/optimizers/factories.h"
@@ -23,9 +27,10 @@ namespace shoal {
 namespace {
 
 struct Block {
-  int64_t offset = 0, rows = 1, cols = 0;
+  MatrixBlock at;
   bool matrix = false;
-  std::vector<float> l, r, l_root, r_root;  // factors and their inverse 4th roots
+  bool diag_l = false, diag_r = false;      // diagonal factor for a side over max_preconditioner_dim
+  std::vector<float> l, r, l_root, r_root;  // factors and their inverse 4th roots (diagonal: vectors)
 };
 
 class ShampooOptimizer final : public Optimizer {
@@ -37,17 +42,27 @@ class ShampooOptimizer final : public Optimizer {
     start_ = static_cast<int64_t>(h.at("start_preconditioning_step"));
     if (start_ < 0) start_ = freq_;
     const int64_t max_dim = static_cast<int64_t>(h.at("max_preconditioner_dim"));
+    const int64_t block_size = static_cast<int64_t>(h.at("block_size"));
     const size_t n = static_cast<size_t>(layout.total_size());
+    int64_t largest = 0;
     for (const TensorSpec& ts : layout.tensors()) {
-      Block b;
-      b.offset = ts.offset;
-      b.matrix = ts.shape.size() >= 2;
-      b.rows = b.matrix ? ts.shape[0] : 1;
-      b.cols = ts.size / b.rows;
-      if (b.matrix && b.rows <= max_dim) b.l.assign(static_cast<size_t>(b.rows * b.rows), 0.0f), b.l_root = b.l;
-      if (b.matrix && b.cols <= max_dim) b.r.assign(static_cast<size_t>(b.cols * b.cols), 0.0f), b.r_root = b.r;
-      blocks_.push_back(std::move(b));
+      const bool matrix = ts.shape.size() >= 2;
+      for (const MatrixBlock& at : PartitionMatrix(ts.offset, ts.shape, ts.size, matrix ? block_size : 0)) {
+        Block b;
+        b.at = at;
+        b.matrix = matrix;
+        if (matrix) {
+          b.diag_l = at.rows > max_dim, b.diag_r = at.cols > max_dim;
+          b.l.assign(static_cast<size_t>(b.diag_l ? at.rows : at.rows * at.rows), 0.0f), b.l_root = b.l;
+          b.r.assign(static_cast<size_t>(b.diag_r ? at.cols : at.cols * at.cols), 0.0f), b.r_root = b.r;
+          largest = std::max(largest, at.rows * at.cols);
+        }
+        blocks_.push_back(std::move(b));
+      }
     }
+    gblock_.assign(static_cast<size_t>(largest), 0.0f);
+    hblock_ = gblock_;
+    dblock_ = gblock_;
     if (b1_ > 0) m_.assign(n, 0.0f);
     graft_.assign(n, 0.0f);  // AdaGrad/RMS accumulator (also the diagonal AdaGrad of 1-D tensors)
     ghat_.assign(n, 0.0f);
@@ -66,28 +81,41 @@ class ShampooOptimizer final : public Optimizer {
       ghat_[i] = b1_ > 0 ? m_[i] * rbc1 : g[i];
     }
     for (Block& b : blocks_) {
-      const int64_t size = b.rows * b.cols;
-      float* d = dir_.data() + b.offset;
-      const float* gh = ghat_.data() + b.offset;
+      if (!b.matrix) {  // 1-D: diagonal AdaGrad (the graft direction)
+        for (int64_t i = b.at.offset; i < b.at.offset + b.at.cols; ++i)
+          dir_[i] = ghat_[i] / (std::sqrt(graft_[i]) * graft_scale + graft_eps_);
+        continue;
+      }
+      const int64_t rows = b.at.rows, cols = b.at.cols, size = rows * cols;
+      float *gh = hblock_.data(), *d = dblock_.data(), *graw = gblock_.data();
+      GatherBlock(ghat_.data(), b.at, gh);
+      GatherBlock(graft_.data(), b.at, d);  // the graft accumulator, for now
       double graft_norm = 0;
       for (int64_t i = 0; i < size; ++i) {
-        float dg = gh[i] / (std::sqrt(graft_[b.offset + i]) * graft_scale + graft_eps_);
+        float dg = gh[i] / (std::sqrt(d[i]) * graft_scale + graft_eps_);
         graft_norm += double{dg} * dg;
-        d[i] = (grafting_ != 0 || !b.matrix) ? dg : gh[i];
+        d[i] = grafting_ != 0 ? dg : gh[i];
       }
-      if (!b.matrix || t < start_) continue;  // 1-D: diagonal AdaGrad; early: graft direction
-      UpdateFactors(b, g.data() + b.offset);
-      if (t % freq_ == 0 || t == start_) {  // roots first needed at start_
-        if (!b.l.empty()) SymmetricInverseRoot(b.l, b.rows, eps_, 4.0, b.l_root);
-        if (!b.r.empty()) SymmetricInverseRoot(b.r, b.cols, eps_, 4.0, b.r_root);
+      if (t >= start_) {  // else: graft direction (or Ghat)
+        GatherBlock(g.data(), b.at, graw);
+        UpdateFactors(b, graw);
+        if (t % freq_ == 0 || t == start_) {  // roots first needed at start_
+          Roots(b.l, b.diag_l, rows, b.l_root);
+          Roots(b.r, b.diag_r, cols, b.r_root);
+        }
+        static const std::vector<float> kIdentity;
+        TwoSidedProduct(b.diag_l ? kIdentity : b.l_root, gh, b.diag_r ? kIdentity : b.r_root, rows, cols, false, d);
+        for (int64_t i = 0; (b.diag_l || b.diag_r) && i < rows; ++i)  // diagonal sides, entry-wise
+          for (int64_t j = 0; j < cols; ++j)
+            d[i * cols + j] *= (b.diag_l ? b.l_root[i] : 1.0f) * (b.diag_r ? b.r_root[j] : 1.0f);
+        if (grafting_ != 0) {
+          double sh = 0;
+          for (int64_t i = 0; i < size; ++i) sh += double{d[i]} * d[i];
+          const float s = sh > 0 ? static_cast<float>(std::sqrt(graft_norm / sh)) : 0.0f;
+          for (int64_t i = 0; i < size; ++i) d[i] *= s;
+        }
       }
-      TwoSidedProduct(b.l_root, gh, b.r_root, b.rows, b.cols, false, d);
-      if (grafting_ != 0) {
-        double sh = 0;
-        for (int64_t i = 0; i < size; ++i) sh += double{d[i]} * d[i];
-        const float s = sh > 0 ? static_cast<float>(std::sqrt(graft_norm / sh)) : 0.0f;
-        for (int64_t i = 0; i < size; ++i) d[i] *= s;
-      }
+      ScatterBlock(d, b.at, dir_.data());
     }
     const float decay = 1.0f - lr * wd_;
     for (size_t i = 0; i < p.size(); ++i) p[i] = p[i] * decay - lr * dir_[i];
@@ -109,8 +137,25 @@ class ShampooOptimizer final : public Optimizer {
  private:
   void UpdateFactors(Block& b, const float* g) {
     const float keep = beta_ < 1.0f ? beta_ : 1.0f, add = beta_ < 1.0f ? 1.0f - beta_ : 1.0f;
-    if (!b.l.empty()) AccumulateGram(g, b.rows, b.cols, true, keep, add, b.l);
-    if (!b.r.empty()) AccumulateGram(g, b.rows, b.cols, false, keep, add, b.r);
+    const int64_t rows = b.at.rows, cols = b.at.cols;
+    if (!b.diag_l) AccumulateGram(g, rows, cols, true, keep, add, b.l);
+    if (!b.diag_r) AccumulateGram(g, rows, cols, false, keep, add, b.r);
+    if (!b.diag_l && !b.diag_r) return;
+    std::vector<double> row(static_cast<size_t>(rows), 0.0), col(static_cast<size_t>(cols), 0.0);
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < cols; ++j) {
+        const double x = double{g[i * cols + j]} * g[i * cols + j];
+        row[i] += x, col[j] += x;
+      }
+    for (int64_t i = 0; b.diag_l && i < rows; ++i) b.l[i] = keep * b.l[i] + add * static_cast<float>(row[i]);
+    for (int64_t j = 0; b.diag_r && j < cols; ++j) b.r[j] = keep * b.r[j] + add * static_cast<float>(col[j]);
+  }
+
+  // Inverse 4th root of a full factor (eigendecomposition) or, entry-wise, of a diagonal one.
+  void Roots(const std::vector<float>& f, bool diagonal, int64_t n, std::vector<float>& root) const {
+    if (!diagonal) return SymmetricInverseRoot(f, n, eps_, 4.0, root);
+    for (int64_t i = 0; i < n; ++i)
+      root[i] = static_cast<float>(std::pow(std::max(double{f[i]}, 0.0) + eps_, -0.25));
   }
 
   float b1_, beta_;
@@ -121,7 +166,8 @@ class ShampooOptimizer final : public Optimizer {
   float graft_eps_;
   std::vector<Block> blocks_;
   std::vector<float> m_, graft_;
-  std::vector<float> ghat_, dir_;  // scratch (not state)
+  std::vector<float> ghat_, dir_;                 // scratch (not state)
+  std::vector<float> gblock_, hblock_, dblock_;  // one block's g, Ghat, direction (scratch)
   double t_ = 0;
 };
 

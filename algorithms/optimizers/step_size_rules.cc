@@ -14,6 +14,7 @@
 #include <cstdlib>
 
 #include "algorithms/optimizers/factories.h"
+#include "algorithms/optimizers/vec_math.h"
 
 namespace shoal {
 namespace {
@@ -22,26 +23,40 @@ class DogOptimizer final : public Optimizer {
  public:
   DogOptimizer(const Backend& be, int64_t n, const HParams& h)
       : be_(be), reps_rel_(h.at("reps_rel")), eps_(h.at("eps")), wd_(static_cast<float>(h.at("weight_decay"))),
-        x0_(static_cast<size_t>(n)), gw_(x0_.size()) {}
+        x0_(static_cast<size_t>(n)) {}
 
+  // Two passes over memory: the norms |x_t - x_0|^2 and |g|^2 together
+  // (fixed-order lane sums, vec_math.h), then x -= eta g. The coupled weight
+  // decay g + wd x is formed on the fly in both passes (x is unchanged between them).
   void Step(std::span<float> p, std::span<const float> g, float lr) override {
-    std::span<const float> grad = g;
-    if (wd_ != 0.0f) {
-      for (size_t i = 0; i < p.size(); ++i) gw_[i] = g[i] + wd_ * p[i];
-      grad = gw_;
-    }
+    const size_t n = p.size();
+    const float wd = wd_;
+    float* __restrict pp = p.data();
+    const float *__restrict pg = g.data(), *__restrict x0 = x0_.data();
     if (t_ == 0) {
       std::copy(p.begin(), p.end(), x0_.begin());
       rbar_ = reps_rel_ * (1.0 + std::sqrt(be_.SquaredNorm(p)));
       g_sum_ = eps_;
-    } else {
-      double d2 = 0;
-      for (size_t i = 0; i < p.size(); ++i) d2 += double{p[i] - x0_[i]} * (p[i] - x0_[i]);
-      rbar_ = std::max(rbar_, std::sqrt(d2));
     }
-    g_sum_ += be_.SquaredNorm(grad);
+    vec::LaneSum d2, g2;
+    size_t i = 0;
+    for (; i + vec::kLanes <= n; i += vec::kLanes) {
+      for (int j = 0; j < vec::kLanes; ++j) {
+        const double d = pp[i + j] - x0[i + j], gi = pg[i + j] + wd * pp[i + j];
+        d2.lane[j] += d * d;
+        g2.lane[j] += gi * gi;
+      }
+    }
+    for (; i < n; ++i) {
+      const double d = pp[i] - x0[i], gi = pg[i] + wd * pp[i];
+      d2.lane[0] += d * d;
+      g2.lane[0] += gi * gi;
+    }
+    if (t_ > 0) rbar_ = std::max(rbar_, std::sqrt(d2.Total()));
+    g_sum_ += g2.Total();
     t_ += 1;
-    be_.Axpy(static_cast<float>(-lr * rbar_ / std::sqrt(g_sum_)), grad, p);
+    const float a = static_cast<float>(-lr * rbar_ / std::sqrt(g_sum_));
+    for (size_t k = 0; k < n; ++k) pp[k] += a * (pg[k] + wd * pp[k]);
   }
 
  protected:
@@ -51,7 +66,7 @@ class DogOptimizer final : public Optimizer {
   const Backend& be_;
   double reps_rel_, eps_;
   float wd_;
-  std::vector<float> x0_, gw_;
+  std::vector<float> x0_;
   double t_ = 0, rbar_ = 0, g_sum_ = 0;
 };
 
