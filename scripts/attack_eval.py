@@ -8,20 +8,29 @@ OUT/<param>_<value>/, reads its attacks.jsonl, and writes
   OUT/psnr_vs_<param>.png  PSNR versus the parameter, one line per attack
   OUT/report.md          tables, the plot and the reconstruction grids of each run
 
-Parameters (how they map to scenario overrides):
-  noise_multiplier  attack_defense.noise_multiplier   (client-level Gaussian noise z*C on the clipped
-                    update; give the clip with --set attack_defense.clip=C)
-  sketch_size       attack_defense.sketch_size        (count sketch, 0 = off)
-  topk_ratio        attack_defense.topk_ratio         (top-k compression ratio, 0 = off)
-  clip              attack_defense.clip
+Defences are the clients' real update pipeline (`client.pipeline`, the same
+transforms and codecs the simulator and the gRPC transport run): the probe
+attacks exactly the update the server decodes. Parameters and the overrides
+they become:
+  noise_multiplier  client.pipeline=[{name: local_noise, clip_norm: CLIP, noise_multiplier: V}]
+                    (client-level Gaussian noise N(0, (V*CLIP)^2) on the clipped update;
+                    V = 0 -> [{name: clip, clip_norm: CLIP}]; CLIP from --clip, default 0.1)
+  sketch_size       client.pipeline=[{name: sketch, family: FAMILY, rows: V}]
+                    (Song et al. 2023 random sketch, R^T R x decoded; 0 = no pipeline;
+                    FAMILY from --sketch-family: srht (default) | countsketch | gaussian)
+  topk_ratio        client.pipeline=[{name: topk, density: V, error_feedback: false}]
+                    (0 or 1 = no pipeline)
+  clip              client.pipeline=[{name: clip, clip_norm: V}]
   local_steps       client.max_steps and client.epochs
   batch_size        client.batch_size and data.max_train_samples = batch * data.num_clients
                     (each client holds exactly one batch)
   any.dotted.key    set directly
 
-Example:
+Examples:
   /usr/bin/python3 scripts/attack_eval.py --scenario scenarios/attack_mlp_b1.yaml \
-      --param noise_multiplier --values 0 0.01 0.1 1 --set attack_defense.clip=0.5 --out runs/eval_dp
+      --param noise_multiplier --values 0 0.001 0.01 0.1 1 2 --clip 0.1 --out runs/eval_dp
+  /usr/bin/python3 scripts/attack_eval.py --scenario scenarios/attack_mlp_b1.yaml \
+      --param sketch_size --values 0 40000 10000 5000 1000 --out runs/eval_sketch
 Only runs the binary and reads its files; --reuse skips values whose run already exists.
 """
 import argparse
@@ -35,9 +44,23 @@ import sys
 import yaml
 
 
-def overrides(param, value, scenario):
-    if param in ("noise_multiplier", "sketch_size", "topk_ratio", "clip"):
-        return [f"attack_defense.{param}={value}"]
+def overrides(param, value, scenario, args):
+    def pipeline(entries):
+        return [f"client.pipeline=[{', '.join(entries)}]"]
+    if param == "noise_multiplier":
+        if float(value) == 0:
+            return pipeline([f"{{name: clip, clip_norm: {args.clip}}}"])
+        return pipeline([f"{{name: local_noise, clip_norm: {args.clip}, noise_multiplier: {value}}}"])
+    if param == "sketch_size":
+        if int(value) == 0:
+            return pipeline([])
+        return pipeline([f"{{name: sketch, family: {args.sketch_family}, rows: {int(value)}}}"])
+    if param == "topk_ratio":
+        if float(value) in (0.0, 1.0):
+            return pipeline([])
+        return pipeline([f"{{name: topk, density: {value}, error_feedback: false}}"])
+    if param == "clip":
+        return pipeline([f"{{name: clip, clip_norm: {value}}}"])
     if param == "local_steps":
         return [f"client.max_steps={int(value)}", f"client.epochs={int(value)}"]
     if param == "batch_size":
@@ -95,6 +118,9 @@ def main():
     ap.add_argument("--binary", default=None, help="shoal-sim (default: build/*/sim/shoal-sim)")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--reuse", action="store_true", help="skip values whose attacks.jsonl exists")
+    ap.add_argument("--clip", type=float, default=0.1, help="clip norm C for --param noise_multiplier (default 0.1)")
+    ap.add_argument("--sketch-family", default="srht", choices=["srht", "countsketch", "gaussian"],
+                    help="sketch family for --param sketch_size (default srht)")
     args = ap.parse_args()
 
     name = os.path.splitext(os.path.basename(args.scenario))[0]
@@ -115,7 +141,7 @@ def main():
         jl = os.path.join(run_dir, "attacks.jsonl")
         if not (args.reuse and os.path.exists(jl)):
             cmd = [binary, "attack", args.scenario, "--out", run_dir]
-            for s in args.set + overrides(args.param, v, args.scenario):
+            for s in args.set + overrides(args.param, v, args.scenario, args):
                 cmd += ["--set", s]
             if args.threads:
                 cmd += ["--threads", str(args.threads)]

@@ -46,6 +46,7 @@ nlohmann::ordered_json RecordJson(const AttackRecord& r, double seconds) {
   if (r.has_images) j["frac_above"] = r.frac_above;
   j["local_steps"] = r.local_steps;
   j["update_norm"] = r.update_norm;
+  j["observation"] = r.observation;
   j["match"] = r.match;
   if (r.attack.find("sme") != std::string::npos || r.lambda != 0) j["lambda"] = r.lambda;
   j["image_psnr"] = r.image_psnr;
@@ -163,6 +164,27 @@ int RunAttackCommand(const AttackCliArgs& a) {
   if (ss.size() == 3) shape = {ss[0], ss[1], ss[2]};
   else shape = {1, 1, static_cast<int>(train.dim)};
   const double local_lr = s.root.Child("client").Child("optimizer").Get<double>("lr", 0.05);
+  // Per-channel mean / std of the server's held-out test set (disjoint from
+  // every client's data): the normalisation constants IG and SME optimise in.
+  std::vector<double> mean, stdev;
+  if (const Dataset& held = exp->data.test; held.size() > 0 && held.dim == train.dim) {
+    const int64_t plane = std::max<int64_t>(1, int64_t{shape.height} * shape.width);
+    std::vector<double> sum(static_cast<size_t>(shape.channels), 0.0), sq(sum.size(), 0.0);
+    for (int64_t i = 0; i < held.size(); ++i)
+      for (int64_t j = 0; j < held.dim; ++j) {
+        const double v = held.row(i)[j];
+        const size_t c = static_cast<size_t>(std::min<int64_t>(j / plane, shape.channels - 1));
+        sum[c] += v;
+        sq[c] += v * v;
+      }
+    const double count = static_cast<double>(held.size()) * static_cast<double>(plane);
+    for (size_t c = 0; c < sum.size(); ++c) {
+      mean.push_back(sum[c] / count);
+      stdev.push_back(std::max(1e-3, std::sqrt(std::max(0.0, sq[c] / count - mean.back() * mean.back()))));
+    }
+    spdlog::info("input normalisation (test set, {} images): mean {:.4f} std {:.4f} (channel 0)", held.size(), mean[0],
+                 stdev[0]);
+  }
   std::vector<Result<AttackRecord>> results(jobs.size(), Internal("not run"));
   std::vector<double> seconds(jobs.size(), 0.0);
   std::vector<std::unique_ptr<attacks::GradientOracle>> oracles(static_cast<size_t>(threads));
@@ -187,7 +209,11 @@ int RunAttackCommand(const AttackCliArgs& a) {
     env.shape = shape;
     env.local_lr = local_lr;
     env.seed = s.seed;
-    env.defense = cfg->defense;
+    env.pipeline = exp->algorithm.pipeline.get();
+    env.backend = exp->backend;
+    env.layout = &exp->model->layout();
+    env.input_mean = mean;
+    env.input_std = stdev;
     const auto t0 = std::chrono::steady_clock::now();
     results[static_cast<size_t>(i)] = attacks::RunAttack(*spec, *obs, env);
     seconds[static_cast<size_t>(i)] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -10,49 +10,105 @@
 
 namespace shoal::attacks {
 
-ObservationMap ApplyDefense(const DefenseOptions& d, std::span<const float> delta, uint64_t seed, int64_t round,
-                            int client, std::vector<double>& observed) {
-  const size_t n = delta.size();
-  std::vector<double> u(delta.begin(), delta.end());
-  if (d.clip > 0) {
-    double norm = 0;
-    for (double v : u) norm += v * v;
-    norm = std::sqrt(norm);
-    if (norm > d.clip)
-      for (double& v : u) v *= d.clip / norm;
+namespace {
+
+double Norm(std::span<const double> v) {
+  double s = 0;
+  for (double x : v) s += x * x;
+  return std::sqrt(s);
+}
+
+// Encode then decode `in` with the codec and the server's context.
+Status RoundTrip(const UpdateCodec& codec, const TransformContext& ctx, std::span<const double> in,
+                 std::span<double> out) {
+  ClientUpdate u;
+  u.delta.assign(in.begin(), in.end());
+  u.num_samples = 1;
+  u.steps = 1;
+  ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, codec.Encode(u, ctx));
+  ASSIGN_OR_RETURN(ClientUpdate back, codec.Decode(bytes, static_cast<int64_t>(in.size()), ctx));
+  if (back.delta.size() != out.size())
+    return InvalidArgument("codec " + codec.name() + " decodes " + std::to_string(back.delta.size()) +
+                           " values for a " + std::to_string(out.size()) + "-parameter update");
+  std::copy(back.delta.begin(), back.delta.end(), out.begin());
+  return Status::Ok();
+}
+
+}  // namespace
+
+ObservationMap ObservationFromPipeline(const UpdatePipeline* pipeline, const TransformContext& ctx,
+                                       std::span<const float> decoded) {
+  const size_t d = decoded.size();
+  auto fallback = [&] {
+    size_t zeros = 0;
+    for (float v : decoded) zeros += v == 0.0f;
+    if (zeros * 2 <= d) return ObservationMap(static_cast<int64_t>(d));
+    std::vector<uint8_t> keep(d);
+    for (size_t i = 0; i < d; ++i) keep[i] = decoded[i] != 0.0f;
+    return ObservationMap::Mask(std::move(keep));
+  };
+  if (!pipeline || d == 0) return ObservationMap(static_cast<int64_t>(d));
+  const UpdateCodec* codec = &pipeline->codec();
+  RngStream rng(ctx.seed ^ 0x5ca1ab1eULL, ctx.round, ctx.client, RngPurpose::kAttack);
+  std::vector<double> v1(d), v2(d), v12(d), zero(d, 0.0), p1(d), p2(d), p12(d), c(d);
+  for (size_t i = 0; i < d; ++i) {
+    v1[i] = rng.NextGaussian();
+    v2[i] = rng.NextGaussian();
+    v12[i] = v1[i] + 2 * v2[i];
   }
-  if (d.noise_multiplier > 0) {
-    RngStream rng(seed, round, client, RngPurpose::kNoise);
-    for (double& v : u) v += d.noise_multiplier * d.clip * rng.NextGaussian();
+  if (!RoundTrip(*codec, ctx, zero, c).ok() || !RoundTrip(*codec, ctx, v1, p1).ok() ||
+      !RoundTrip(*codec, ctx, v2, p2).ok() || !RoundTrip(*codec, ctx, v12, p12).ok())
+    return fallback();
+  double err_id = 0, err_lin = 0, pv1_v2 = 0, v1_pv2 = 0;
+  for (size_t i = 0; i < d; ++i) {
+    p1[i] -= c[i];
+    p2[i] -= c[i];
+    p12[i] -= c[i];
+    err_id += (p1[i] - v1[i]) * (p1[i] - v1[i]);
+    err_lin += (p12[i] - p1[i] - 2 * p2[i]) * (p12[i] - p1[i] - 2 * p2[i]);
+    pv1_v2 += p1[i] * v2[i];
+    v1_pv2 += v1[i] * p2[i];
   }
-  if (d.topk_ratio > 0 && d.topk_ratio < 1) {
-    const size_t k = std::max<size_t>(1, static_cast<size_t>(std::ceil(d.topk_ratio * n)));
-    std::vector<double> mags(n);
-    for (size_t i = 0; i < n; ++i) mags[i] = std::abs(u[i]);
-    std::nth_element(mags.begin(), mags.begin() + (n - k), mags.end());
-    const double cut = mags[n - k];
-    size_t kept = 0;
-    for (double& v : u) (std::abs(v) >= cut && kept < k) ? static_cast<void>(++kept) : static_cast<void>(v = 0);
-  }
-  if (d.sketch_size > 0) {
-    const uint64_t key = Mix64(seed ^ Mix64(static_cast<uint64_t>(round) * 0x9e3779b97f4a7c15ULL + static_cast<uint64_t>(client)));
-    ObservationMap m = ObservationMap::CountSketch(static_cast<int64_t>(n), d.sketch_size, key);
-    observed.assign(static_cast<size_t>(d.sketch_size), 0.0);
-    m.Apply(u, observed);
-    return m;
-  }
-  observed = std::move(u);
-  return ObservationMap(static_cast<int64_t>(n));
+  constexpr double kTol = 1e-4;  // float32 wire values
+  if (Norm(c) == 0 && std::sqrt(err_id) <= kTol * Norm(v1)) return ObservationMap(static_cast<int64_t>(d));
+  const bool linear = std::sqrt(err_lin) <= kTol * Norm(p12) && Norm(p1) > 0;
+  const bool symmetric = std::abs(pv1_v2 - v1_pv2) <= kTol * Norm(p1) * Norm(v2) + 1e-12;
+  if (!linear || !symmetric) return fallback();
+  TransformContext cx = ctx;
+  return ObservationMap::SymmetricLinear(
+      static_cast<int64_t>(d), [codec, cx, c = std::move(c)](std::span<const double> in, std::span<double> out) {
+        if (!RoundTrip(*codec, cx, in, out).ok()) {
+          std::fill(out.begin(), out.end(), 0.0);
+          return;
+        }
+        for (size_t i = 0; i < out.size(); ++i) out[i] -= c[i];
+      });
 }
 
 namespace {
 
-Result<std::vector<int32_t>> RecoverLabels(const std::vector<double>& grad, const std::vector<double>& theta,
-                                           int count, AttackEnv& env, uint64_t key) {
+Result<std::vector<int32_t>> RecoverLabels(LabelStrategy strategy, const std::vector<double>& grad,
+                                           const std::vector<double>& theta, int count, AttackEnv& env, uint64_t key) {
   GradientOracle& o = *env.oracle;
-  if (count == 1) {
+  if (strategy == LabelStrategy::kYin) return RecoverLabelsYin(o.layout(), grad, count);
+  if (strategy == LabelStrategy::kLlg) return RecoverLabelsLlg(o.layout(), grad, count);
+  if (strategy == LabelStrategy::kLlgWhitebox) {  // row sums of dummy batches (uniform noise) labelled c
+    constexpr int kDummies = 16;
+    RngStream rng(key, -2, -1, RngPurpose::kAttack);
+    std::vector<std::vector<double>> rows;
+    std::vector<double> x(static_cast<size_t>(kDummies * o.input_dim())), g(static_cast<size_t>(o.num_params()));
+    for (int64_t c = 0; c < o.num_classes(); ++c) {
+      for (double& v : x) v = rng.NextDouble();
+      const std::vector<int32_t> y(kDummies, static_cast<int32_t>(c));
+      o.Gradient(theta, x, y, g);
+      ASSIGN_OR_RETURN(std::vector<double> r, ClassifierRowSums(o.layout(), g));
+      rows.push_back(std::move(r));
+    }
+    return RecoverLabelsLlgPlus(o.layout(), grad, count, rows);
+  }
+  if (strategy == LabelStrategy::kIdlg || (strategy == LabelStrategy::kAuto && count == 1)) {
     ASSIGN_OR_RETURN(int32_t c, RecoverLabelIdlg(o.layout(), grad));
-    return std::vector<int32_t>{c};
+    return std::vector<int32_t>(static_cast<size_t>(count), c);  // one label (repeated for a batch)
   }
   // Mean softmax on 16 dummy images (uniform noise in the box).
   constexpr int kDummies = 16;
@@ -86,13 +142,20 @@ Result<AttackRecord> RunAttack(const AttackSpec& spec, const Observation& obs, A
   rec.local_steps = up.steps;
   for (float v : up.delta) rec.update_norm += static_cast<double>(v) * v;
   rec.update_norm = std::sqrt(rec.update_norm);
-  // What the server sees, and the attacker's gradient estimates.
-  std::vector<double> observed;
-  const ObservationMap map = ApplyDefense(env.defense, up.delta, env.seed, obs.round, obs.client, observed);
+  // What the server decoded, and the attacker's gradient estimate from it.
+  TransformContext ctx;
+  ctx.backend = env.backend;
+  ctx.layout = env.layout;
+  ctx.seed = env.seed;
+  ctx.round = obs.round;
+  ctx.client = obs.client;
+  ctx.task_id = obs.task_id;
+  const ObservationMap map = ObservationFromPipeline(env.pipeline, ctx, up.delta);
+  rec.observation = map.is_linear() ? "linear" : (map.is_mask() ? "mask" : "identity");
   const double scale = -1.0 / (env.local_lr * static_cast<double>(std::max<int64_t>(1, up.steps)));
-  std::vector<double> target(observed.size()), dense(w0.size());
-  for (size_t i = 0; i < observed.size(); ++i) target[i] = scale * observed[i];
-  map.Adjoint(target, dense);  // R^T R g: the de-sketched gradient estimate
+  std::vector<double> target(up.delta.size());
+  for (size_t i = 0; i < target.size(); ++i) target[i] = scale * up.delta[i];
+  const std::vector<double>& dense = target;  // already the server's dense estimate (R^T y for a sketch)
   const std::vector<double> theta(w0.begin(), w0.end());
   // Ground truth (scoring only).
   const int64_t d = env.data->dim;
@@ -103,7 +166,7 @@ Result<AttackRecord> RunAttack(const AttackSpec& spec, const Observation& obs, A
     rec.labels_true.push_back(env.data->y[static_cast<size_t>(idx)]);
   }
   const uint64_t key = Mix64(env.seed ^ Mix64(obs.task_id + 1));
-  ASSIGN_OR_RETURN(rec.labels_guess, RecoverLabels(dense, theta, n, env, key));
+  ASSIGN_OR_RETURN(rec.labels_guess, RecoverLabels(spec.label_strategy, dense, theta, n, env, key));
   rec.label_acc = LabelMultisetAccuracy(rec.labels_guess, rec.labels_true);
   std::vector<double> x;
   switch (spec.kind) {
@@ -117,10 +180,9 @@ Result<AttackRecord> RunAttack(const AttackSpec& spec, const Observation& obs, A
     case AttackKind::kIg:
     case AttackKind::kSme: {
       std::vector<double> w_end;
-      if (spec.kind == AttackKind::kSme) {  // w_T = w0 + delta (de-sketched under a sketch)
+      if (spec.kind == AttackKind::kSme) {  // w_T = w0 + decoded delta
         w_end.resize(w0.size());
-        const double back = -1.0 / scale;
-        for (size_t i = 0; i < w0.size(); ++i) w_end[i] = theta[i] - back * dense[i];
+        for (size_t i = 0; i < w0.size(); ++i) w_end[i] = theta[i] + up.delta[i];
       }
       InversionProblem p;
       p.oracle = &o;
@@ -130,6 +192,10 @@ Result<AttackRecord> RunAttack(const AttackSpec& spec, const Observation& obs, A
       p.w_end = w_end;
       p.labels = spec.true_labels ? rec.labels_true : rec.labels_guess;
       p.shape = env.shape;
+      if (spec.normalize) {
+        p.input_mean = env.input_mean;
+        p.input_std = env.input_std;
+      }
       RngStream rng(key, obs.round, obs.client, RngPurpose::kAttack);
       InversionResult r = spec.kind == AttackKind::kDlg ? InvertLbfgs(p, spec.inversion, rng)
                                                         : InvertAdam(p, spec.inversion, rng);

@@ -9,9 +9,14 @@
 //    Armijo backtracking line search), unboxed; images clamped to [0, 1] for
 //    scoring only. The original also optimises soft labels; Shoal fixes the
 //    recovered labels (the iDLG variant).
-//  - Inverting Gradients (Geiping et al. 2020): cosine + alpha_TV TV(x), Adam
-//    on x, optional signed gradients, box [0, 1], MultiStep decay x0.1 at
-//    3/8, 5/8, 7/8, x0 ~ N(0, 1), R restarts, keep the lowest final match.
+//  - Inverting Gradients (Geiping et al. 2020): cosine + alpha_TV TV(z), Adam
+//    on z, optional signed gradients, box, MultiStep decay x0.1 at 3/8, 5/8,
+//    7/8, z0 ~ N(0, 1), R restarts, keep the lowest final match.
+//    Both reference codes optimise the *normalised* input z = (x - m) / s
+//    (per-channel data-set mean m and std s; box [-m/s, (1-m)/s], TV on z),
+//    so their lr / TV weights / N(0, 1) init only mean the same thing in that
+//    parametrisation: InvertAdam does the same (input_mean / input_std; empty
+//    = pixel space, m = 0, s = 1).
 //  - SME (Zhu, Yao, Blaschko, ICML 2023): as IG but the gradient is taken at
 //    the surrogate w_lambda = (1 - lambda) w0 + lambda wT, with lambda learned
 //    by Adam (clamped to [0, 1]); d/dlambda = <H_w u, wT - w0>, from the same
@@ -37,15 +42,17 @@ struct InversionProblem {
   std::span<const double> w_end;        // SME: the client's final model w_T (dense estimate)
   std::vector<int32_t> labels;          // one per image to reconstruct
   ImageShape shape;
+  std::vector<double> input_mean;       // per channel (InvertAdam's z = (x - m) / s); empty = 0
+  std::vector<double> input_std;        // per channel, > 0; empty = 1
 };
 
 struct InversionOptions {
   MatchCost cost = MatchCost::kCosine;
   int iterations = 4800;      // >= 1
-  double lr = 0.1;            // Adam step on x (> 0); L-BFGS: unused
-  double tv = 1e-4;           // total-variation weight (>= 0)
+  double lr = 0.1;            // Adam step on z (> 0); L-BFGS: unused
+  double tv = 1e-4;           // total-variation weight (>= 0), on z for InvertAdam
   bool signed_grad = false;   // replace the x-gradient by its sign (IG's "signed")
-  bool boxed = true;          // clamp x to [0, 1] after every step
+  bool boxed = true;          // clamp x to [0, 1] (z to [-m/s, (1-m)/s]) after every step
   bool lr_decay = true;       // MultiStep x0.1 at 3/8, 5/8, 7/8
   int restarts = 1;           // >= 1
   bool surrogate = false;     // SME: learn lambda
@@ -62,7 +69,7 @@ struct InversionResult {
   int evaluations = 0;                 // objective evaluations of the kept restart
 };
 
-// IG and SME (Adam). `rng` draws the initial images.
+// IG and SME (Adam on z = (x - m) / s). `rng` draws the initial images.
 InversionResult InvertAdam(const InversionProblem& p, const InversionOptions& o, RngStream rng);
 // DLG (L-BFGS, cost as in o.cost, normally L2).
 InversionResult InvertLbfgs(const InversionProblem& p, const InversionOptions& o, RngStream rng);

@@ -62,6 +62,86 @@ Result<std::vector<int32_t>> RecoverLabelCounts(const ParamLayout& layout, std::
   return labels;
 }
 
+namespace {
+
+// Per class j of the classifier weight W (rows x cols): f(row j).
+template <typename F>
+Result<std::vector<double>> PerRow(const ParamLayout& layout, std::span<const double> grad, F f) {
+  ASSIGN_OR_RETURN(int wi, LastLinearWeight(layout));
+  const TensorSpec& w = layout.tensors()[static_cast<size_t>(wi)];
+  const int64_t rows = w.shape[0], cols = w.shape[1];
+  std::vector<double> out(static_cast<size_t>(rows));
+  for (int64_t j = 0; j < rows; ++j) out[static_cast<size_t>(j)] = f(grad.subspan(static_cast<size_t>(w.offset + j * cols), static_cast<size_t>(cols)));
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<int32_t>> RecoverLabelsYin(const ParamLayout& layout, std::span<const double> grad, int batch) {
+  ASSIGN_OR_RETURN(std::vector<double> mins, PerRow(layout, grad, [](std::span<const double> r) {
+                     return *std::min_element(r.begin(), r.end());
+                   }));
+  std::vector<int32_t> order(mins.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return mins[static_cast<size_t>(a)] < mins[static_cast<size_t>(b)]; });
+  std::vector<int32_t> labels;
+  for (int k = 0; k < batch; ++k) labels.push_back(order[static_cast<size_t>(k) % order.size()]);
+  std::sort(labels.begin(), labels.end());
+  return labels;
+}
+
+Result<std::vector<int32_t>> RecoverLabelsLlg(const ParamLayout& layout, std::span<const double> grad, int batch) {
+  ASSIGN_OR_RETURN(std::vector<double> g, ClassifierRowSums(layout, grad));
+  const double classes = static_cast<double>(g.size());
+  double neg = 0;
+  for (double v : g) neg += std::min(v, 0.0);
+  const double m = neg * (1 + 1 / classes) / std::max(1, batch);  // impact of one example (< 0)
+  std::vector<int32_t> labels;
+  for (size_t j = 0; j < g.size() && static_cast<int>(labels.size()) < batch; ++j)
+    if (g[j] < 0) {
+      labels.push_back(static_cast<int32_t>(j));
+      g[j] -= m;
+    }
+  while (static_cast<int>(labels.size()) < batch) {
+    const size_t j = static_cast<size_t>(std::min_element(g.begin(), g.end()) - g.begin());
+    labels.push_back(static_cast<int32_t>(j));
+    g[j] -= m;
+  }
+  std::sort(labels.begin(), labels.end());
+  return labels;
+}
+
+Result<std::vector<double>> ClassifierRowSums(const ParamLayout& layout, std::span<const double> grad) {
+  return PerRow(layout, grad, [](std::span<const double> r) { return std::accumulate(r.begin(), r.end(), 0.0); });
+}
+
+Result<std::vector<int32_t>> RecoverLabelsLlgPlus(const ParamLayout& layout, std::span<const double> grad, int batch,
+                                                  const std::vector<std::vector<double>>& dummy_row_sums) {
+  ASSIGN_OR_RETURN(std::vector<double> g, ClassifierRowSums(layout, grad));
+  const size_t c = g.size();
+  if (dummy_row_sums.size() != c)
+    return InvalidArgument("LLG+: " + std::to_string(dummy_row_sums.size()) + " dummy batches for " +
+                           std::to_string(c) + " classes");
+  std::vector<double> s(c, 0.0);
+  for (size_t j = 0; j < c; ++j) {
+    for (size_t k = 0; k < c; ++k)
+      if (k != j) s[j] += dummy_row_sums[k][j] / static_cast<double>(c - 1);
+  }
+  double m = 0;
+  for (size_t k = 0; k < c; ++k) m += (dummy_row_sums[k][k] - s[k]) / static_cast<double>(c);
+  m /= std::max(1, batch);
+  if (!(m < 0)) return RecoverLabelsLlg(layout, grad, batch);  // degenerate dummy statistics
+  for (size_t j = 0; j < c; ++j) g[j] -= s[j];
+  std::vector<int32_t> labels;
+  while (static_cast<int>(labels.size()) < batch) {
+    const size_t j = static_cast<size_t>(std::min_element(g.begin(), g.end()) - g.begin());
+    labels.push_back(static_cast<int32_t>(j));
+    g[j] -= m;
+  }
+  std::sort(labels.begin(), labels.end());
+  return labels;
+}
+
 double LabelMultisetAccuracy(std::vector<int32_t> guess, std::vector<int32_t> truth) {
   if (truth.empty()) return 0.0;
   std::sort(guess.begin(), guess.end());

@@ -1,8 +1,8 @@
 #include "algorithms/attacks/matching.h"
 
+#include <algorithm>
 #include <cmath>
 
-#include "core/rng.h"
 
 namespace shoal::attacks {
 
@@ -37,10 +37,11 @@ double TotalVariation(std::span<const double> x, int n, const ImageShape& s, dou
   const double nh = static_cast<double>(s.channels) * (s.height - 1) * s.width;
   const double nw = static_cast<double>(s.channels) * s.height * (s.width - 1);
   double tv = 0;
+  const double per_image = 1.0 / std::max(1, n);  // batch mean
   auto term = [&](int64_t a, int64_t b, double norm) {
     const double diff = x[b] - x[a];
-    tv += std::abs(diff) / norm;
-    const double sg = (diff > 0) - (diff < 0);
+    tv += per_image * std::abs(diff) / norm;
+    const double sg = per_image * ((diff > 0) - (diff < 0));
     grad[b] += weight * sg / norm;
     grad[a] -= weight * sg / norm;
   };
@@ -73,34 +74,28 @@ double MultiStepLr(double lr, int it, int iterations) {
   return lr;
 }
 
-ObservationMap ObservationMap::CountSketch(int64_t d, int64_t s, uint64_t key) {
+ObservationMap ObservationMap::Mask(std::vector<uint8_t> keep) {
+  ObservationMap m(static_cast<int64_t>(keep.size()));
+  m.keep_ = std::move(keep);
+  return m;
+}
+
+ObservationMap ObservationMap::SymmetricLinear(int64_t d, LinearFn apply) {
   ObservationMap m(d);
-  m.s_ = s;
-  m.bucket_.resize(static_cast<size_t>(d));
-  m.sign_.resize(static_cast<size_t>(d));
-  RngStream rng(key, -1, -1, RngPurpose::kCompress);
-  for (int64_t i = 0; i < d; ++i) {
-    m.bucket_[static_cast<size_t>(i)] = static_cast<int64_t>(rng.NextBelow(static_cast<uint64_t>(s)));
-    m.sign_[static_cast<size_t>(i)] = (rng.NextU32() & 1) ? 1 : -1;
-  }
+  m.linear_ = std::move(apply);
   return m;
 }
 
 void ObservationMap::Apply(std::span<const double> g, std::span<double> out) const {
-  if (identity()) {
+  if (linear_) {
+    linear_(g, out);
+  } else if (!keep_.empty()) {
+    for (size_t i = 0; i < g.size(); ++i) out[i] = keep_[i] ? g[i] : 0.0;
+  } else {
     for (size_t i = 0; i < g.size(); ++i) out[i] = g[i];
-    return;
   }
-  for (double& v : out) v = 0;
-  for (size_t i = 0; i < g.size(); ++i) out[static_cast<size_t>(bucket_[i])] += sign_[i] * g[i];
 }
 
-void ObservationMap::Adjoint(std::span<const double> v, std::span<double> out) const {
-  if (identity()) {
-    for (size_t i = 0; i < v.size(); ++i) out[i] = v[i];
-    return;
-  }
-  for (size_t i = 0; i < out.size(); ++i) out[i] = sign_[i] * v[static_cast<size_t>(bucket_[i])];
-}
+void ObservationMap::Adjoint(std::span<const double> v, std::span<double> out) const { Apply(v, out); }
 
 }  // namespace shoal::attacks

@@ -26,7 +26,20 @@ Result<AttackSpec> ParseSpec(const ConfigNode& n) {
   const std::string labels = n.Get<std::string>(
       "labels", "recovered", [](const std::string& v) { return v == "recovered" || v == "true"; }, "'recovered' or 'true'");
   s.true_labels = labels == "true";
+  const std::string ls = n.Get<std::string>(
+      "label_strategy", "auto",
+      [](const std::string& v) {
+        return v == "auto" || v == "idlg" || v == "bias" || v == "yin" || v == "llg" || v == "llg_whitebox";
+      },
+      "one of auto, idlg, bias, yin, llg, llg_whitebox");
+  s.label_strategy = ls == "idlg"  ? LabelStrategy::kIdlg
+                     : ls == "bias" ? LabelStrategy::kBias
+                     : ls == "yin"  ? LabelStrategy::kYin
+                     : ls == "llg"  ? LabelStrategy::kLlg
+                     : ls == "llg_whitebox" ? LabelStrategy::kLlgWhitebox
+                                    : LabelStrategy::kAuto;
   s.psnr_threshold = n.Get<double>("psnr_threshold", 20.0);
+  s.normalize = n.Get<bool>("normalize", true);
   InversionOptions& o = s.inversion;
   const bool dlg = s.kind == AttackKind::kDlg, sme = s.kind == AttackKind::kSme;
   const std::string cost = n.Get<std::string>(
@@ -57,14 +70,13 @@ Result<AttackConfig> ParseAttackConfig(const ConfigNode& root) {
     ASSIGN_OR_RETURN(AttackSpec s, ParseSpec(item));
     c.attacks.push_back(std::move(s));
   }
-  const ConfigNode d = root.Child("attack_defense");
-  c.defense.clip = d.Get<double>("clip", 0.0, [](const double& v) { return v >= 0; }, ">= 0 (0 = off)");
-  c.defense.noise_multiplier = d.Get<double>("noise_multiplier", 0.0, [](const double& v) { return v >= 0; }, ">= 0");
-  c.defense.topk_ratio = d.Get<double>("topk_ratio", 0.0, [](const double& v) { return v >= 0 && v <= 1; }, "in [0, 1]");
-  c.defense.sketch_size = d.Get<int64_t>("sketch_size", 0, [](const int64_t& v) { return v >= 0; }, ">= 0 (0 = off)");
+  if (root.Has("attack_defense"))
+    return InvalidArgument(root.Where("attack_defense") +
+                           ": the emulated 'attack_defense' section was removed; put the defence in the clients' "
+                           "real client.pipeline, e.g. [{name: local_noise, clip_norm: 0.1, noise_multiplier: 1}], "
+                           "[{name: sketch, rows: 5000}] or [{name: topk, density: 0.01}] (the probe attacks the "
+                           "update the server decodes)");
   RETURN_IF_ERROR(root.status());
-  if (c.defense.noise_multiplier > 0 && c.defense.clip <= 0)
-    return InvalidArgument(d.Where("noise_multiplier") + ": noise needs a clip norm; set attack_defense.clip > 0");
   return c;
 }
 

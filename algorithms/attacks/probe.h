@@ -1,5 +1,5 @@
 // Attack probes: server-side observers of the updates a curious server
-// receives, and the `attacks:` / `attack_defense:` scenario sections.
+// receives, and the `attacks:` scenario section.
 //
 // ProbeStrategy decorates any Strategy: it remembers the global model each
 // dispatched task carried (Task.model, keyed by task_id) and, for the rounds
@@ -15,15 +15,17 @@
 //       rounds: [1]               # rounds to attack (default: all)
 //       clients: [0, 3]           # clients to attack (default: all)
 //       max_updates: 16           # 0 = no limit
-//       labels: recovered         # recovered (iDLG / bias counts) | true
+//       labels: recovered         # recovered (see label_strategy) | true
+//       label_strategy: auto      # auto (iDLG for one image, bias-corrected counts for batches)
+//                                 # | idlg | bias | yin | llg | llg_whitebox (label_recovery.h)
 //       psnr_threshold: 20
 //       iterations: 2000, lr: 0.1, tv: 1e-4, signed: false, boxed: true, restarts: 1,
 //       lr_decay: true, cost: cosine|l2, lambda_init: 0.5, lambda_lr: 0.001, history: 10
-//   attack_defense:               # emulated client-side defence on the observed update
-//     clip: 0                     # L2 clip C (0 = off)
-//     noise_multiplier: 0         # Gaussian N(0, (z C)^2) per coordinate; needs clip > 0
-//     topk_ratio: 0               # keep this fraction of largest-|.| coordinates (0 = off)
-//     sketch_size: 0              # count sketch to this many buckets, seed known to the server (0 = off)
+//       normalize: true           # IG / SME optimise z = (x - mean) / std with the
+//                                 # held-out test set's per-channel mean / std (as both papers)
+// Defences are the clients' real `client.pipeline` (clip, local_noise,
+// sketch, topk, ...): the probe attacks the update the server decodes. The
+// old emulated `attack_defense:` section is rejected with that hint.
 #pragma once
 
 #include <cstdint>
@@ -40,6 +42,7 @@
 namespace shoal::attacks {
 
 enum class AttackKind { kIdlg, kAnalytic, kDlg, kIg, kSme, kCount };
+enum class LabelStrategy { kAuto, kIdlg, kBias, kYin, kLlg, kLlgWhitebox };
 inline constexpr const char* kAttackNames[] = {"idlg", "analytic", "dlg", "ig", "sme"};
 static_assert(std::size(kAttackNames) == static_cast<size_t>(AttackKind::kCount));
 
@@ -50,26 +53,19 @@ struct AttackSpec {
   std::vector<int> clients;      // empty = all
   int max_updates = 0;           // >= 0; 0 = no limit
   bool true_labels = false;      // give the optimisation attacks the true labels
+  LabelStrategy label_strategy = LabelStrategy::kAuto;
   double psnr_threshold = 20.0;  // dB, for the fraction-above score
+  bool normalize = true;         // IG / SME: optimise in normalised coordinates
   InversionOptions inversion;
   bool Wants(int64_t round, int client) const;
 };
 
-struct DefenseOptions {
-  double clip = 0;              // >= 0
-  double noise_multiplier = 0;  // >= 0; > 0 needs clip > 0
-  double topk_ratio = 0;        // [0, 1]
-  int64_t sketch_size = 0;      // >= 0
-  bool active() const { return clip > 0 || noise_multiplier > 0 || topk_ratio > 0 || sketch_size > 0; }
-};
-
 struct AttackConfig {
   std::vector<AttackSpec> attacks;
-  DefenseOptions defense;
 };
 
-// Reads and validates `attacks` and `attack_defense` of the scenario root
-// (absent: no attacks). Errors carry file:line:key.
+// Reads and validates `attacks` of the scenario root (absent: no attacks);
+// rejects the removed `attack_defense` section. Errors carry file:line:key.
 Result<AttackConfig> ParseAttackConfig(const ConfigNode& root);
 
 // What a probe observes about one client update.

@@ -11,51 +11,18 @@
 #include "algorithms/attacks/inversion.h"
 #include "algorithms/attacks/label_recovery.h"
 #include "algorithms/attacks/probe.h"
+#include "algorithms/transforms/transform.h"
 #include "core/data.h"
+#include "tests/algorithms/attacks/attack_fixtures.h"
 
 namespace shoal::attacks {
 namespace {
 
-const Backend& Be() { return *GetBackend("cpu_ref").value(); }
-
-double RelErr(const std::vector<double>& a, const std::vector<double>& b) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    num += (a[i] - b[i]) * (a[i] - b[i]);
-    den += b[i] * b[i];
-  }
-  return std::sqrt(num / den);
-}
-
-std::vector<double> Randn(size_t n, uint64_t seed, double scale = 1.0) {
-  RngStream rng(seed, 0, 0, RngPurpose::kAttack);
-  std::vector<double> v(n);
-  for (double& x : v) x = scale * rng.NextGaussian();
-  return v;
-}
-
-// The 2NN on 4x4 inputs with 3 classes (~44k parameters), batch 2.
-struct Mlp {
-  std::unique_ptr<GradientOracle> oracle = GradientOracle::Create("mlp", {1, 4, 4}, 3, Be()).value();
-  std::unique_ptr<Model<double>> plain = Model<double>::Create("mlp", {1, 4, 4}, 3).value();
-  std::vector<double> theta;
-  std::vector<double> x = Randn(32, 3, 0.5);
-  std::vector<int32_t> y = {2, 0};
-  Mlp() {
-    theta.resize(plain->num_params());
-    plain->Init(theta, 11);
-  }
-  std::vector<double> InputGrad(const std::vector<double>& th) {
-    std::vector<double> g(th.size()), dx(x.size());
-    plain->LossAndGrad(Be(), th, x.data(), y.data(), 2, g, dx.data());
-    return dx;
-  }
-  std::vector<double> ParamGrad(const std::vector<double>& th) {
-    std::vector<double> g(th.size());
-    plain->LossAndGrad(Be(), th, x.data(), y.data(), 2, g);
-    return g;
-  }
-};
+using testing_fixtures::Be;
+using testing_fixtures::Mlp;
+using testing_fixtures::Randn;
+using testing_fixtures::RelErr;
+using testing_fixtures::SixteenImages;
 
 TEST(GradientOracle, MixedVjpMatchesCentralDifferences) {
   Mlp m;
@@ -85,9 +52,23 @@ TEST(GradientOracle, MatchingObjectiveGradientMatchesDirectionalDifferences) {
   std::vector<double> g_true(m.theta.size());
   const std::vector<double> x_true = Randn(32, 9, 0.5);
   m.oracle->Gradient(m.theta, x_true, m.y, g_true);
+  // An independent double-precision count sketch P = R^T R (500 buckets).
+  const size_t np = static_cast<size_t>(m.oracle->num_params());
+  std::vector<size_t> bucket(np);
+  std::vector<double> sign(np);
+  RngStream hr(4, 0, 0, RngPurpose::kAttack);
+  for (size_t i = 0; i < np; ++i) {
+    bucket[i] = hr.NextBelow(500);
+    sign[i] = (hr.NextU32() & 1) ? 1.0 : -1.0;
+  }
+  auto rtr = [&](std::span<const double> in, std::span<double> out) {
+    std::vector<double> y(500, 0.0);
+    for (size_t i = 0; i < np; ++i) y[bucket[i]] += sign[i] * in[i];
+    for (size_t i = 0; i < np; ++i) out[i] = sign[i] * y[bucket[i]];
+  };
   for (bool sketch : {false, true}) {
     for (MatchCost cost : {MatchCost::kL2, MatchCost::kCosine}) {
-      const ObservationMap map = sketch ? ObservationMap::CountSketch(m.oracle->num_params(), 500, 4)
+      const ObservationMap map = sketch ? ObservationMap::SymmetricLinear(m.oracle->num_params(), rtr)
                                         : ObservationMap(m.oracle->num_params());
       std::vector<double> target(map.output_dim());
       map.Apply(g_true, target);
@@ -112,27 +93,6 @@ TEST(GradientOracle, MatchingObjectiveGradientMatchesDirectionalDifferences) {
           << "sketch " << sketch << " cost " << static_cast<int>(cost);
     }
   }
-}
-
-// 16 Fashion-MNIST test images when the Debian dataset is installed, else
-// random images in [0, 1] (the recoveries do not depend on image content).
-Dataset SixteenImages() {
-  const std::string dir = "/usr/share/datasets/fashion-mnist";
-  Dataset d;
-  if (auto ds = LoadIdx(dir + "/t10k-images-idx3-ubyte.gz", dir + "/t10k-labels-idx1-ubyte.gz"); ds.ok()) {
-    d = std::move(*ds);
-    d.x.resize(16 * d.dim);
-    d.y.resize(16);
-    return d;
-  }
-  d.sample_shape = {1, 28, 28};
-  d.dim = 784;
-  d.num_classes = 10;
-  d.x = std::vector<float>(16 * 784);
-  RngStream rng(2, 0, 0, RngPurpose::kAttack);
-  for (float& v : d.x) v = rng.NextFloat();
-  for (int i = 0; i < 16; ++i) d.y.push_back(i % 10);
-  return d;
 }
 
 TEST(Attacks, IdlgAndAnalyticRecoverMlpBatchOne) {
@@ -306,42 +266,15 @@ TEST(ProbeStrategy, ObservesWantedResultsWithTheirTaskModel) {
   EXPECT_EQ(got[0].update.delta, (std::vector<float>{0.25f, 1.0f}));
 }
 
-TEST(AttackConfig, RejectsUnknownAttackAndNoiseWithoutClip) {
+TEST(AttackConfig, RejectsUnknownAttackAndTheRemovedDefenseSection) {
   auto bad = ConfigNode::Parse("attacks:\n  - {name: magic}\n", "t.yaml").value();
   auto r = ParseAttackConfig(bad);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("one of idlg"), std::string::npos) << r.status().message();
-  auto noclip = ConfigNode::Parse("attacks:\n  - {name: ig}\nattack_defense: {noise_multiplier: 1}\n", "t.yaml").value();
-  auto r2 = ParseAttackConfig(noclip);
+  auto old = ConfigNode::Parse("attacks:\n  - {name: ig}\nattack_defense: {sketch_size: 100}\n", "t.yaml").value();
+  auto r2 = ParseAttackConfig(old);
   ASSERT_FALSE(r2.ok());
-  EXPECT_NE(r2.status().message().find("clip"), std::string::npos) << r2.status().message();
-}
-
-TEST(AttackDefense, CountSketchAdjointAndNoiseScale) {
-  std::vector<float> delta(1000);
-  for (size_t i = 0; i < delta.size(); ++i) delta[i] = std::sin(static_cast<float>(i));
-  std::vector<double> obs;
-  DefenseOptions d;
-  d.sketch_size = 100;
-  const ObservationMap m = ApplyDefense(d, delta, 1, 0, 3, obs);
-  ASSERT_EQ(obs.size(), 100u);
-  // <R a, b> = <a, R^T b> for random a, b.
-  const std::vector<double> a = Randn(1000, 1), b = Randn(100, 2);
-  std::vector<double> ra(100), rtb(1000);
-  m.Apply(a, ra);
-  m.Adjoint(b, rtb);
-  double l = 0, r = 0;
-  for (int i = 0; i < 100; ++i) l += ra[i] * b[i];
-  for (int i = 0; i < 1000; ++i) r += a[i] * rtb[i];
-  EXPECT_NEAR(l, r, 1e-9 * std::abs(l) + 1e-12);
-  // Clip to C = 1 then noise z = 2: the observed vector's RMS is ~ z C.
-  DefenseOptions dp;
-  dp.clip = 1;
-  dp.noise_multiplier = 2;
-  ApplyDefense(dp, delta, 1, 0, 3, obs);
-  double ss = 0;
-  for (double v : obs) ss += v * v;
-  EXPECT_NEAR(std::sqrt(ss / obs.size()), 2.0, 0.2);
+  EXPECT_NE(r2.status().message().find("client.pipeline"), std::string::npos) << r2.status().message();
 }
 
 }  // namespace
