@@ -87,7 +87,16 @@ void Col2ImRows(const ConvGeom& g, const T* col, int64_t ldc, T* img) {
           const int iy = y * s - g.pad + ki;
           if (iy < 0 || iy >= g.height || r.hi == r.lo) continue;
           T* dst = img + (int64_t{c} * g.height + iy) * g.width + (r.lo * s - g.pad + kj);
-          for (int x = r.lo; x < r.hi; ++x) dst[(x - r.lo) * s] += src[x];
+          if (s == 1) {
+            // Unit stride: col and img never alias, so this vectorizes; each
+            // pixel still gets its contributions in the reference order.
+            T* __restrict d = dst;
+            const T* __restrict from = src + r.lo;
+            const int n = r.hi - r.lo;
+            for (int x = 0; x < n; ++x) d[x] += from[x];
+          } else {
+            for (int x = r.lo; x < r.hi; ++x) dst[(x - r.lo) * s] += src[x];
+          }
         }
       }
 }
