@@ -47,6 +47,8 @@ int64_t PeakRssKb() {
 struct Knobs {
   double budget_models = 2;  // upload budget in update sizes
   int bdp = 0;               // gRPC BDP probing (as shoal-server's default)
+  int lookahead = 4 << 20;   // server stream window bytes (shoal-server's default)
+  int mmap_threshold = 32 << 20;  // as shoal-server
 };
 
 int Serve(int clients, int64_t params, int rounds, const std::string& certs, const std::string& port_file,
@@ -68,6 +70,7 @@ int Serve(int clients, int64_t params, int rounds, const std::string& certs, con
   cfg.coordinator.max_update_bytes = params * 4 + (1 << 20);
   cfg.service.upload_budget_bytes = static_cast<int64_t>(k.budget_models * static_cast<double>(params * 4 + 4096));
   cfg.transport_bdp_probe = k.bdp != 0;
+  cfg.transport_stream_window_bytes = k.lookahead;
   cfg.service.max_update_bytes = cfg.coordinator.max_update_bytes;
   cfg.finish_grace_s = 30;
   MemorySink sink;
@@ -162,7 +165,9 @@ Figures Grpc(const std::string& self, int clients, int64_t params, int rounds, c
     std::vector<std::string> args = {self, "serve", "--clients", std::to_string(clients), "--params",
                                      std::to_string(params), "--rounds", std::to_string(rounds), "--port-file",
                                      port_file, "--rss-file", rss_file, "--certs", certs,
-                                     "--budget-models", std::to_string(k.budget_models), "--bdp", std::to_string(k.bdp)};
+                                     "--budget-models", std::to_string(k.budget_models), "--bdp", std::to_string(k.bdp),
+                                     "--lookahead", std::to_string(k.lookahead), "--mmap-threshold",
+                                     std::to_string(k.mmap_threshold)};
     std::vector<char*> argv;
     for (auto& s : args) argv.push_back(s.data());
     argv.push_back(nullptr);
@@ -251,6 +256,8 @@ int main(int argc, char** argv) {
   Knobs k;
   app.add_option("--budget-models", k.budget_models, "server upload budget, in update sizes (default 2)");
   app.add_option("--bdp", k.bdp, "gRPC BDP probing on the server: 0 (default) or 1");
+  app.add_option("--lookahead", k.lookahead, "server gRPC stream lookahead bytes (0 = default)");
+  app.add_option("--mmap-threshold", k.mmap_threshold, "malloc mmap threshold");
   app.add_option("mode", mode, "all | serve (internal)");
   app.add_option("--clients", clients);
   app.add_option("--params", params);
@@ -258,10 +265,12 @@ int main(int argc, char** argv) {
   app.add_option("--port-file", port_file);
   app.add_option("--rss-file", rss_file);
   app.add_option("--certs", certs);
+  std::string only = "insecure,tls";
+  app.add_option("--only", only, "gRPC transports to run: insecure,tls (the plain socket always runs)");
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::warn);
   // As shoal-server does: large buffers go back to the OS when freed.
-  mallopt(M_MMAP_THRESHOLD, 1 << 20);
+  if (k.mmap_threshold > 0) mallopt(M_MMAP_THRESHOLD, k.mmap_threshold);
   if (mode == "serve") return Serve(clients, params, rounds, certs, port_file, rss_file, k);
   const std::string self = fs::canonical("/proc/self/exe").string();
   const std::string cert_dir = fs::temp_directory_path() / ("shoal_bench_certs_" + std::to_string(::getpid()));
@@ -271,12 +280,23 @@ int main(int argc, char** argv) {
   }
   const int64_t bytes = params * 4;
   std::printf("%d clients x %lld parameters (%.1f MB update) x %d rounds, %u hardware threads, upload budget %.1f "
-              "updates, BDP %s\n", clients, static_cast<long long>(params), static_cast<double>(bytes) / 1e6, rounds,
-              std::thread::hardware_concurrency(), k.budget_models, k.bdp ? "on" : "off");
-  Figures plain = PlainSocket(clients, bytes, rounds);
+              "updates, BDP %s, stream window %d\n", clients, static_cast<long long>(params),
+              static_cast<double>(bytes) / 1e6, rounds, std::thread::hardware_concurrency(), k.budget_models,
+              k.bdp ? "on" : "off", k.lookahead);
+  // The plain socket runs before and after the gRPC runs and the percentages
+  // use both together, so load that changes during the run (a shared
+  // machine) biases neither side.
+  Figures before = PlainSocket(clients, bytes, rounds);
+  Figures insecure, tls;
+  if (only.find("insecure") != std::string::npos) insecure = Grpc(self, clients, params, rounds, "", k);
+  if (only.find("tls") != std::string::npos) tls = Grpc(self, clients, params, rounds, cert_dir, k);
+  Figures after = PlainSocket(clients, bytes, rounds);
+  Figures plain{before.seconds + after.seconds, before.bytes + after.bytes, before.updates + after.updates, 0};
+  Print("plain (before)", before, plain);
+  Print("plain (after)", after, plain);
   Print("plain socket", plain, plain);
-  Print("grpc insecure", Grpc(self, clients, params, rounds, "", k), plain);
-  Print("grpc tls", Grpc(self, clients, params, rounds, cert_dir, k), plain);
+  if (insecure.updates > 0) Print("grpc insecure", insecure, plain);
+  if (tls.updates > 0) Print("grpc tls", tls, plain);
   std::printf("model %.1f MB: RSS target < 4 x model + fixed overhead\n", static_cast<double>(bytes) / 1048576.0);
   fs::remove_all(cert_dir);
   return 0;

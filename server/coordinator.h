@@ -10,8 +10,10 @@
 // is untouched and the coordinator keeps serving.
 //
 // Commit order: with `ordered_commit`, results are committed in the order the
-// simulator commits them for synchronous rounds (virtual arrival under its
-// default uniform device profile, then dispatch order), using a reorder buffer
+// simulator commits them (virtual arrival under its default uniform device
+// profile, then dispatch order; a task is dispatched at the virtual time of
+// the commit that produced it, so synchronous rounds and event-driven
+// strategies without clock use such as FedBuff both match), using a reorder buffer
 // of at most `reorder_window` decoded results; a result beyond the window is
 // answered UNAVAILABLE ("retry") so memory stays O(window x model). Otherwise
 // results are committed on arrival (O(model) memory; no bit-identity).
@@ -121,6 +123,7 @@ class Coordinator {
   std::map<uint64_t, std::pair<ClientResult, int64_t>> buffer_;        // decoded, waiting for their turn
   std::set<uint64_t> received_;                          // task ids whose result was received
   uint64_t dispatch_seq_ = 0, next_timer_ = 1;
+  int64_t virtual_now_us_ = 0;  // simulator time of the last commit (order keys)
   int64_t start_us_ = 0;
   // Per-report accumulators.
   double loss_weighted_ = 0, loss_weight_ = 0;

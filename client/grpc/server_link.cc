@@ -141,6 +141,10 @@ Status ServerLink::Submit(const Task& task, std::span<const uint8_t> bytes, int6
   h->set_total_bytes(declared_bytes >= 0 ? declared_bytes : static_cast<int64_t>(bytes.size()));
   h->set_num_samples(num_samples);
   bool ok = writer->Write(chunk);
+  // The server answers the header with its initial metadata once the upload
+  // is admitted (or ends the call with the reason it is not): no data is
+  // sent before, so waiting uploads cost the server no memory.
+  if (ok && bytes.size() > 0) writer->WaitForInitialMetadata();
   for (size_t off = 0; ok && off < bytes.size(); off += static_cast<size_t>(opts_.chunk_bytes)) {
     const size_t n = std::min(bytes.size() - off, static_cast<size_t>(opts_.chunk_bytes));
     chunk.Clear();

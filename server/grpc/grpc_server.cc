@@ -67,7 +67,7 @@ Result<std::unique_ptr<GrpcServer>> GrpcServer::Start(const ServerConfig& cfg, b
                                             *s->parts_.layout, s->parts_.client_samples, *s->service_, *s->clock_,
                                             *s->timers_, *s->parts_.sink, s->parts_.evaluate);
   s->service_->Attach(s->coord_.get());
-  RETURN_IF_ERROR(s->coord_->Init(s->parts_.initial, resume));
+  RETURN_IF_ERROR(s->coord_->Init(std::move(s->parts_.initial), resume));  // the model is held once
 
   grpc::ServerBuilder b;
   b.AddListeningPort(cfg.address, creds, &s->port_);
@@ -81,6 +81,8 @@ Result<std::unique_ptr<GrpcServer>> GrpcServer::Start(const ServerConfig& cfg, b
   // connections, and optionally fixed 64 KiB stream windows instead of
   // BDP-grown ones, so server memory does not grow with the number of clients.
   b.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, cfg.transport_bdp_probe ? 1 : 0);
+  if (cfg.transport_stream_window_bytes > 0)
+    b.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, cfg.transport_stream_window_bytes);
   grpc::ResourceQuota quota("shoal-server");
   quota.Resize(static_cast<size_t>(cfg.transport_memory_bytes));
   b.SetResourceQuota(quota);

@@ -65,6 +65,9 @@ Result<ServerConfig> LoadServerConfig(const std::string& path, int64_t num_param
   c.transport_memory_bytes = lim.Get<int64_t>("transport_memory_bytes", c.transport_memory_bytes,
                                               [](const int64_t& v) { return v >= (1 << 20); }, ">= 1048576");
   c.transport_bdp_probe = lim.Get<bool>("transport_bdp_probe", false);
+  c.transport_stream_window_bytes = lim.Get<int>(
+      "transport_stream_window_bytes", c.transport_stream_window_bytes,
+      [](const int& v) { return v == 0 || (v >= (64 << 10) && v <= (64 << 20)); }, "0 or in [65536, 67108864]");
   co.reorder_window = lim.Get<int>("reorder_window", 8, [](const int& v) { return v >= 1; }, ">= 1");
   std::string order = root.Get<std::string>(
       "commit_order", "simulator", [](const std::string& v) { return v == "simulator" || v == "arrival"; },

@@ -15,6 +15,7 @@
 //     reorder_window: 8                     # decoded results held out of commit order
 //     transport_memory_bytes: 67108864      # gRPC's memory quota for all connections
 //     transport_bdp_probe: false            # true: BDP-grown windows (see ServerConfig)
+//     transport_stream_window_bytes: 4194304  # gRPC stream receive window (0 = gRPC default)
 //   commit_order: simulator       # simulator (bit-identical sync rounds) | arrival
 //   min_clients: 0                # start when this many joined (0 = all)
 //   client_timeout_s: 0           # fail tasks of clients silent this long (0 = off)
@@ -41,6 +42,11 @@ struct ServerConfig {
   // Let gRPC grow stream windows by BDP probing. Off by default: with 200
   // bench clients and the memory quota it stalled the server (not root-caused).
   bool transport_bdp_probe = false;
+  // gRPC's per-stream receive window (GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES).
+  // Large windows let an admitted upload stream without a window update per
+  // 64 KiB; they cost no memory for queued uploads because clients send no
+  // data before the server admits them (see service.h). 0 = gRPC's default.
+  int transport_stream_window_bytes = 4 << 20;
   bool tls() const { return !tls_cert.empty(); }
 };
 

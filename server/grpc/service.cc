@@ -200,6 +200,10 @@ class AggregatorService::ResultReader final : public grpc::ServerReadReactor<Res
     svc_->uploads_.Acquire(header_.total_bytes(), [this] {
       held_ = header_.total_bytes();
       buf_.reserve(static_cast<size_t>(held_));
+      // "Go": the initial metadata tells the client its upload is admitted.
+      // A client waits for it before sending data, so uploads queued for the
+      // budget hold no bytes in the server (nor in gRPC's stream windows).
+      StartSendInitialMetadata();
       StartRead(&chunk_);
     });
   }
