@@ -12,6 +12,7 @@
 // copies of the host-pointer API.
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -91,6 +92,21 @@ int main(int argc, char** argv) {
   // Copy bandwidth: the yardstick for the memory-bound ops.
   double copy_s = BestSeconds(reps, [&] { std::memcpy(dst.data(), x.data(), n * sizeof(float)); });
   const double copy_gbs = 2.0 * n * sizeof(float) / copy_s / 1e9;
+  // The ceiling of a read-heavy op on this core: memcpy moves as many bytes
+  // in as out, while quantize reads 4 B and writes 1 B per element. A plain
+  // u32 -> u8 narrowing stream (no arithmetic; vectorizes) measures how fast
+  // that access pattern can go at all, so quantize's figure can be read
+  // against it as well as against memcpy.
+  std::vector<uint8_t> narrow(n);
+  std::vector<uint32_t> words(n);
+  std::memcpy(words.data(), x.data(), n * sizeof(float));
+  double narrow_s = BestSeconds(reps, [&] {
+    const uint32_t* __restrict in = words.data();
+    uint8_t* __restrict out = narrow.data();
+    const size_t len = n;  // a local bound: u8 stores may alias a captured one
+    for (size_t i = 0; i < len; ++i) out[i] = static_cast<uint8_t>(in[i] >> 24);
+  });
+  const double narrow_gbs = 5.0 * n / narrow_s / 1e9;
 
   // A LeNet-style convolution batch: 32 images, 6 channels of 14x14, 5x5 kernels.
   const shoal::ConvGeom geom{6, 14, 14, 5, 5, 0, 1};
@@ -154,7 +170,10 @@ int main(int argc, char** argv) {
   std::printf("backend_bench: %zu MiB per array (%zu floats), best of %d, single thread, %s time\n", mib, n, reps,
               UseCpuTime() ? "thread CPU" : "wall");
   std::printf("cpu_simd target: %s\n", shoal::CpuSimdBackend::CpuTarget().c_str());
-  std::printf("memcpy bandwidth (read+write): %.2f GB/s\n\n", copy_gbs);
+  std::printf("memcpy bandwidth (read+write): %.2f GB/s\n", copy_gbs);
+  std::printf("read 4 B + write 1 B stream (u32->u8, no arithmetic): %.2f GB/s = %.0f%% of memcpy: "
+              "the ceiling of quantize_int8's access pattern\n\n",
+              narrow_gbs, 100.0 * narrow_gbs / copy_gbs);
   std::printf("%-30s %10s", "op", "elements");
   for (const Backend* b : backends) std::printf(" %16s", std::string(b->name()).c_str());
   std::printf(" %12s %12s\n", "simd/ref", "simd/copy");
@@ -170,6 +189,8 @@ int main(int argc, char** argv) {
     }
     std::printf(" %11.1fx", rate[1] / rate[0]);
     if (r.flops > 0) std::printf(" %12s\n", "-");
+    else if (r.op == "quantize_int8")
+      std::printf(" %11.0f%%  (%.0f%% of the 4+1 B stream)\n", 100.0 * rate[1] / copy_gbs, 100.0 * rate[1] / narrow_gbs);
     else std::printf(" %11.0f%%\n", 100.0 * rate[1] / copy_gbs);
   }
   return 0;
