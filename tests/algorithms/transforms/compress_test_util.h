@@ -86,4 +86,33 @@ inline double UnbiasednessRatio(const VectorCodec& c, const std::vector<float>& 
   return err / (100.0 * omega * SqNorm(x) / draws);
 }
 
+// Error-feedback invariant: over `rounds` updates (random, seeds seed0 + r)
+// through transform `t` and its codec, sum(decoded) + final residual equals
+// sum(updates). Returns ||difference|| / ||sum(updates)|| (ADD_FAILUREs on
+// an encode/decode error).
+inline double ErrorFeedbackDefect(const UpdateTransform& t, int64_t d, int rounds, uint64_t seed0,
+                                  const ParamLayout* layout = nullptr) {
+  auto codec = std::dynamic_pointer_cast<const VectorCodec>(t.codec());
+  ClientState state;
+  std::vector<double> sum_g(d, 0.0), sum_sent(d, 0.0);
+  for (int r = 0; r < rounds; ++r) {
+    ClientUpdate u;
+    u.delta = RandomVector(d, seed0 + r);
+    for (int64_t i = 0; i < d; ++i) sum_g[i] += u.delta[i];
+    TransformContext ctx = Ctx(7, r, 1, layout);
+    Status st = t.Apply(u, state, ctx);
+    auto bytes = st.ok() ? codec->Encode(u, ctx) : Result<std::vector<uint8_t>>(st);
+    auto back = bytes.ok() ? codec->Decode(*bytes, d, ctx) : Result<ClientUpdate>(bytes.status());
+    if (!back.ok()) {
+      ADD_FAILURE() << "round " << r << ": " << back.status().ToString();
+      return 1e30;
+    }
+    for (int64_t i = 0; i < d; ++i) sum_sent[i] += back->delta[i];
+  }
+  const auto& e = state.tensors.at("compress.topk.residual");
+  double err = 0, ref = 0;
+  for (int64_t i = 0; i < d; ++i) err += std::pow(sum_sent[i] + e[i] - sum_g[i], 2), ref += sum_g[i] * sum_g[i];
+  return std::sqrt(err / ref);
+}
+
 }  // namespace shoal::compress::testing
