@@ -2,7 +2,7 @@
 #include "core/cuda/gemm.cuh"
 
 #if SHOAL_HAVE_CUBLAS
-#include <cublas_v2.h>
+#include "core/cuda/cublas_library.h"
 #endif
 
 namespace shoal::cuda {
@@ -30,39 +30,27 @@ __global__ void TiledGemmKernel(bool ta, bool tb, int64_t m, int64_t n, int64_t 
   }
 }
 
-#if SHOAL_HAVE_CUBLAS
-// One handle per host thread, bound to that thread's default stream.
-cublasHandle_t Handle() {
-  thread_local struct Holder {
-    cublasHandle_t h = nullptr;
-    cublasStatus_t status = cublasCreate(&h);
-    Holder() {
-      if (status == CUBLAS_STATUS_SUCCESS) cublasSetStream(h, cudaStreamPerThread);
-    }
-    ~Holder() {
-      if (h) cublasDestroy(h);
-    }
-  } holder;
-  return holder.status == CUBLAS_STATUS_SUCCESS ? holder.h : nullptr;
-}
-#endif
 }  // namespace
 
-const char* GemmImplementation() { return SHOAL_HAVE_CUBLAS ? "cuBLAS" : "tiled kernel"; }
+const char* GemmImplementation() {
+  return SHOAL_HAVE_CUBLAS ? "cuBLAS (loaded at the first GEMM; tiled kernel if it cannot be)" : "tiled kernel";
+}
 
 Status Gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
             const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   if (m == 0 || n == 0) return Status::Ok();
 #if SHOAL_HAVE_CUBLAS
-  // Without a handle (cuBLAS failed to initialise) fall through to the tiled kernel.
-  if (cublasHandle_t h = Handle()) {
+  // Without a handle (cuBLAS not installed, or failed to initialise; warned
+  // once) fall through to the tiled kernel.
+  if (cublasHandle_t h = ThreadCublasHandle()) {
     // Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T. cuBLAS
     // wants leading dimensions >= 1 even when k == 0 leaves A and B unread.
     lda = std::max<int64_t>(lda, 1);
     ldb = std::max<int64_t>(ldb, 1);
-    cublasStatus_t st = cublasSgemm(h, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N,
-                                    static_cast<int>(n), static_cast<int>(m), static_cast<int>(k), &alpha, b,
-                                    static_cast<int>(ldb), a, static_cast<int>(lda), &beta, c, static_cast<int>(ldc));
+    cublasStatus_t st =
+        Cublas()->sgemm(h, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, static_cast<int>(n),
+                        static_cast<int>(m), static_cast<int>(k), &alpha, b, static_cast<int>(ldb), a,
+                        static_cast<int>(lda), &beta, c, static_cast<int>(ldc));
     if (st != CUBLAS_STATUS_SUCCESS)
       return Internal("cuda gemm: cublasSgemm failed with status " + std::to_string(st));
     return Status::Ok();
