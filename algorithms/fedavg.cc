@@ -1,6 +1,7 @@
 #include "algorithms/fedavg.h"
 
 #include <algorithm>
+#include <typeinfo>
 
 namespace shoal {
 
@@ -33,11 +34,20 @@ Status FedAvgStrategy::Accept(ClientResult&& r, StrategyContext& ctx) {
 }
 
 Result<std::vector<float>> FedAvgStrategy::Finish(int, StrategyContext& ctx) {
-  std::vector<float> x = global_params();
-  if (weight_sum_ <= 0) return x;
+  if (weight_sum_ <= 0) return global_params();
   ctx.backend->Scale(static_cast<float>(1.0 / weight_sum_), sum_);
-  ServerStep(sum_, x, ctx);
-  return x;
+  // Subclasses (FedOpt, SCAFFOLD, ...) override ServerStep: only FedAvg's own
+  // step may take the in-place path below.
+  if (typeid(*this) != typeid(FedAvgStrategy) || opts_.server_momentum > 0 || opts_.server_lr != 1.0) {
+    std::vector<float> x = global_params();
+    ServerStep(sum_, x, ctx);
+    return x;
+  }
+  // Plain FedAvg: x + mean is formed in the accumulator's own memory (the
+  // same sums: a + b == b + a in IEEE arithmetic, FMA or not), so the round's
+  // end holds no third model-sized buffer (server memory, #6).
+  ctx.backend->Axpy(1.0f, global_params(), sum_);
+  return std::move(sum_);
 }
 
 void FedAvgStrategy::ServerStep(std::span<const float> mean_delta, std::vector<float>& x, StrategyContext& ctx) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/finite.h"
 #include "server/checkpoint.h"
 
 namespace shoal::server {
@@ -12,11 +13,6 @@ namespace {
 
 constexpr uint64_t kLivenessToken = 0;  // timer token of the client-timeout sweep
 
-bool AllFinite(std::span<const float> v) {
-  for (float x : v)
-    if (!std::isfinite(x)) return false;
-  return true;
-}
 
 int64_t TaskBytes(const Task& t) {
   int64_t b = t.model.params ? static_cast<int64_t>(t.model.params->size() * sizeof(float)) : 0;
@@ -170,9 +166,24 @@ Status Coordinator::Admit(int client, int64_t round, uint64_t task_id, int64_t t
   return Status::Ok();
 }
 
-Status Coordinator::Submit(int client, int64_t round, uint64_t task_id, std::vector<uint8_t>&& bytes) {
+Status Coordinator::Submit(int client, int64_t round, uint64_t task_id, std::span<const uint8_t> bytes) {
+  return Ingest(client, round, task_id, static_cast<int64_t>(bytes.size()), [&](const TransformContext& tc) {
+    return algorithm_.pipeline->Decode(bytes, layout_.total_size(), tc);
+  });
+}
+
+Status Coordinator::SubmitInPlace(int client, int64_t round, uint64_t task_id, std::vector<float>& storage,
+                                  size_t nbytes) {
+  if (nbytes > storage.size() * sizeof(float)) return InvalidArgument("SubmitInPlace: nbytes exceeds the storage");
+  return Ingest(client, round, task_id, static_cast<int64_t>(nbytes), [&](const TransformContext& tc) {
+    return algorithm_.pipeline->DecodeInPlace(storage, nbytes, layout_.total_size(), tc);
+  });
+}
+
+Status Coordinator::Ingest(int client, int64_t round, uint64_t task_id, int64_t nbytes,
+                           const std::function<Result<ClientUpdate>(const TransformContext&)>& decode) {
   Seen(client);
-  RETURN_IF_ERROR(Admit(client, round, task_id, static_cast<int64_t>(bytes.size())));
+  RETURN_IF_ERROR(Admit(client, round, task_id, nbytes));
   const InFlight& f = inflight_.at(task_id);
   // Out of turn and the buffer is full: hold nothing, ask for a retry.
   const bool head = !order_.empty() && order_.begin()->second == task_id;
@@ -180,7 +191,7 @@ Status Coordinator::Submit(int client, int64_t round, uint64_t task_id, std::vec
     return Unavailable(Who(client, round) + ": reorder buffer full (" + std::to_string(buffer_.size()) +
                        " results ahead of their turn); retry");
   TransformContext tc{sctx_.backend, &layout_, opts_.seed, f.task->round, client, task_id};
-  Result<ClientUpdate> u = algorithm_.pipeline->Decode(bytes, layout_.total_size(), tc);
+  Result<ClientUpdate> u = decode(tc);
   Status bad;
   if (!u.ok()) {
     bad = u.status().WithContext(Who(client, round));
@@ -205,8 +216,7 @@ Status Coordinator::Submit(int client, int64_t round, uint64_t task_id, std::vec
   r.client = client;
   r.model_version = f.task->model.version;
   r.update = std::move(u).value();
-  r.bytes_up = static_cast<int64_t>(bytes.size());
-  std::vector<uint8_t>().swap(bytes);  // the encoded copy is no longer needed
+  r.bytes_up = nbytes;
   link_.Withdraw(client, task_id);
   buffer_.emplace(task_id, std::make_pair(std::move(r), static_cast<int64_t>(0)));
   RETURN_IF_ERROR(Drain(/*flush=*/!opts_.ordered_commit));

@@ -74,9 +74,14 @@ class Coordinator {
   // Cheap checks on a result header before its bytes are received: client
   // registered, an open task with this id and round, no duplicate, size.
   Status Admit(int client, int64_t round, uint64_t task_id, int64_t total_bytes) const;
-  // A complete upload. OK means accepted (committed or buffered); otherwise
-  // the status says why it was rejected.
-  Status Submit(int client, int64_t round, uint64_t task_id, std::vector<uint8_t>&& bytes);
+  // A complete upload (decoded here; the caller keeps the bytes). OK means
+  // accepted (committed or buffered); otherwise the status says why it was
+  // rejected.
+  Status Submit(int client, int64_t round, uint64_t task_id, std::span<const uint8_t> bytes);
+  // Submit of the `nbytes` upload bytes stored at the start of `storage` (an
+  // ingest buffer): the codec may decode in place and take `storage` over as
+  // the delta (see UpdateCodec::DecodeInPlace); what it leaves is the caller's.
+  Status SubmitInPlace(int client, int64_t round, uint64_t task_id, std::vector<float>& storage, size_t nbytes);
   // The task failed on the client's side (reported or detected).
   Status Fail(int client, uint64_t task_id, Status reason);
   // A timer armed through Timers fired.
@@ -93,6 +98,9 @@ class Coordinator {
   Status WriteCheckpoint() const;
 
  private:
+  // Admission, decode (by `decode`), the NaN/Inf guard and commit of one upload.
+  Status Ingest(int client, int64_t round, uint64_t task_id, int64_t nbytes,
+                const std::function<Result<ClientUpdate>(const TransformContext&)>& decode);
   struct InFlight {
     std::shared_ptr<const Task> task;
     std::pair<int64_t, uint64_t> order;  // (virtual arrival us, dispatch seq)

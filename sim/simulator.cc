@@ -7,6 +7,7 @@
 #include <future>
 #include <mutex>
 
+#include "core/finite.h"
 #include "sim/event_queue.h"
 #include "sim/personal_eval.h"
 #include "sim/thread_pool.h"
@@ -27,12 +28,6 @@ int64_t TaskBytes(const Task& t) {
 
 // What a client uploads: the encoded update.
 using Payload = std::vector<uint8_t>;
-
-bool AllFinite(const std::vector<float>& v) {
-  for (float x : v)
-    if (!std::isfinite(x)) return false;
-  return true;
-}
 
 }  // namespace
 

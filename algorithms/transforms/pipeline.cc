@@ -1,4 +1,5 @@
 #include <cmath>
+#include <cstring>
 
 #include "algorithms/transforms/transform.h"
 #include "algorithms/transforms/wire.h"
@@ -98,6 +99,27 @@ class DenseFloatCodec final : public UpdateCodec {
       return InvalidArgument("update has " + std::to_string(u.delta.size()) + " parameters, expected " +
                              std::to_string(expected));
     RETURN_IF_ERROR(wire::ReadTrailer(r, expected, &u));
+    return u;
+  }
+  Result<ClientUpdate> DecodeInPlace(std::vector<float>& storage, size_t nbytes, int64_t expected,
+                                     const TransformContext&) const override {
+    if (nbytes > storage.size() * sizeof(float)) return InvalidArgument("dense: byte count exceeds the buffer");
+    const std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(storage.data()), nbytes);
+    wire::Reader r(bytes);
+    ClientUpdate u;
+    RETURN_IF_ERROR(wire::ReadHeader(r, wire::Method::kDense, &u));
+    uint64_t n = 0;
+    size_t at = 0;
+    RETURN_IF_ERROR(r.SkipFloats(&n, static_cast<uint64_t>(expected), &at, "dense delta"));
+    if (static_cast<int64_t>(n) != expected)
+      return InvalidArgument("update has " + std::to_string(n) + " parameters, expected " + std::to_string(expected));
+    RETURN_IF_ERROR(wire::ReadTrailer(r, expected, &u));  // the trailer lies past the floats: still intact
+    // Every check passed: the floats move to the front (the header and
+    // trailer were parsed already) and the buffer becomes the delta.
+    std::memmove(storage.data(), bytes.data() + at, n * sizeof(float));
+    storage.resize(n);
+    u.delta = std::move(storage);
+    storage = {};
     return u;
   }
 };

@@ -47,6 +47,16 @@ class UpdateCodec {
   // `expected_params` is the model size the server expects.
   virtual Result<ClientUpdate> Decode(std::span<const uint8_t> bytes, int64_t expected_params,
                                       const TransformContext& ctx) const = 0;
+  // Decode of the `nbytes` bytes stored at the start of `storage` (a server's
+  // ingest buffer). A codec may take `storage` over as the update's delta:
+  // the dense codec moves its floats to the front, so a model-sized upload
+  // needs no second model-sized buffer. The default decodes from the bytes and
+  // leaves `storage` to the caller. Same checks and errors as Decode.
+  virtual Result<ClientUpdate> DecodeInPlace(std::vector<float>& storage, size_t nbytes, int64_t expected_params,
+                                             const TransformContext& ctx) const {
+    return Decode(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(storage.data()), nbytes),
+                  expected_params, ctx);
+  }
 };
 
 class UpdateTransform {
@@ -68,6 +78,10 @@ class UpdatePipeline {
   Result<std::vector<uint8_t>> Run(ClientUpdate& u, ClientState& state, const TransformContext& ctx) const;
   Result<ClientUpdate> Decode(std::span<const uint8_t> bytes, int64_t expected_params,
                               const TransformContext& ctx) const;
+  Result<ClientUpdate> DecodeInPlace(std::vector<float>& storage, size_t nbytes, int64_t expected_params,
+                                     const TransformContext& ctx) const {
+    return codec_->DecodeInPlace(storage, nbytes, expected_params, ctx);
+  }
   const UpdateCodec& codec() const { return *codec_; }
   const std::vector<std::shared_ptr<const UpdateTransform>>& transforms() const { return transforms_; }
 

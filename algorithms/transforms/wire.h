@@ -76,6 +76,16 @@ class Reader {
     pos_ += n * sizeof(float);
     return Status::Ok();
   }
+  // Like GetFloats, but leaves the floats in the input: `*offset` is where
+  // they start (for decoding in place).
+  Status SkipFloats(uint64_t* n, uint64_t max, size_t* offset, const char* what) {
+    RETURN_IF_ERROR(Get(n, what));
+    if (*n > max) return InvalidArgument(std::string(what) + ": length " + std::to_string(*n) + " exceeds limit " + std::to_string(max));
+    if ((b_.size() - pos_) / sizeof(float) < *n) return Truncated(what);
+    *offset = pos_;
+    pos_ += *n * sizeof(float);
+    return Status::Ok();
+  }
   Status GetString(std::string* s, const char* what) {
     uint16_t n = 0;
     RETURN_IF_ERROR(Get(&n, what));

@@ -126,12 +126,43 @@ Result<ServerLink::Fetched> ServerLink::GetTask(int client, int wait_ms) {
   return f;
 }
 
+namespace {
+
+// A ResultChunk{protocol_version, data = bytes} as a ByteBuffer whose data
+// slice points at `bytes` (no copy): the protobuf wire form written by hand,
+// field 1 (varint) then field 3 (length-delimited). `bytes` must outlive the
+// write; Submit's caller holds it until the call has finished.
+grpc::ByteBuffer DataChunk(std::span<const uint8_t> bytes) {
+  uint8_t pre[16];
+  size_t k = 0;
+  pre[k++] = 0x08;  // field 1, varint
+  for (uint32_t v = kProtocolVersion; ; v >>= 7) {
+    pre[k++] = static_cast<uint8_t>((v & 0x7f) | (v >= 0x80 ? 0x80 : 0));
+    if (v < 0x80) break;
+  }
+  pre[k++] = 0x1a;  // field 3, length-delimited
+  for (uint64_t v = bytes.size(); ; v >>= 7) {
+    pre[k++] = static_cast<uint8_t>((v & 0x7f) | (v >= 0x80 ? 0x80 : 0));
+    if (v < 0x80) break;
+  }
+  grpc::Slice slices[2] = {grpc::Slice(pre, k),
+                           grpc::Slice(bytes.data(), bytes.size(), grpc::Slice::STATIC_SLICE)};
+  return grpc::ByteBuffer(slices, 2);
+}
+
+}  // namespace
+
 Status ServerLink::Submit(const Task& task, std::span<const uint8_t> bytes, int64_t num_samples,
                           int64_t declared_bytes) {
   grpc::ClientContext ctx;
   Prepare(ctx);
   shoal::v1::SubmitReply reply;
-  auto writer = stub_->SubmitResult(&ctx, &reply);
+  // The generated stub would copy every chunk twice (into the message, then
+  // into its serialization); writing ByteBuffers sends the update in place.
+  static const char kMethod[] = "/shoal.v1.Aggregator/SubmitResult";
+  grpc::internal::RpcMethod method(kMethod, grpc::internal::RpcMethod::CLIENT_STREAMING, channel_);
+  std::unique_ptr<grpc::ClientWriter<grpc::ByteBuffer>> writer(
+      grpc::internal::ClientWriterFactory<grpc::ByteBuffer>::Create(channel_.get(), method, &ctx, &reply));
   shoal::v1::ResultChunk chunk;
   chunk.set_protocol_version(kProtocolVersion);
   auto* h = chunk.mutable_header();
@@ -140,17 +171,18 @@ Status ServerLink::Submit(const Task& task, std::span<const uint8_t> bytes, int6
   h->set_round(task.round);
   h->set_total_bytes(declared_bytes >= 0 ? declared_bytes : static_cast<int64_t>(bytes.size()));
   h->set_num_samples(num_samples);
-  bool ok = writer->Write(chunk);
+  grpc::ByteBuffer header;
+  bool own = false;
+  if (!grpc::SerializationTraits<shoal::v1::ResultChunk>::Serialize(chunk, &header, &own).ok())
+    return Internal("SubmitResult: cannot serialize the header");
+  bool ok = writer->Write(header);
   // The server answers the header with its initial metadata once the upload
   // is admitted (or ends the call with the reason it is not): no data is
   // sent before, so waiting uploads cost the server no memory.
   if (ok && bytes.size() > 0) writer->WaitForInitialMetadata();
   for (size_t off = 0; ok && off < bytes.size(); off += static_cast<size_t>(opts_.chunk_bytes)) {
     const size_t n = std::min(bytes.size() - off, static_cast<size_t>(opts_.chunk_bytes));
-    chunk.Clear();
-    chunk.set_protocol_version(kProtocolVersion);
-    chunk.set_data(reinterpret_cast<const char*>(bytes.data()) + off, n);
-    ok = writer->Write(chunk);
+    ok = writer->Write(DataChunk(bytes.subspan(off, n)));
   }
   writer->WritesDone();
   return FromGrpc(writer->Finish());

@@ -8,6 +8,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <fstream>
+#include <malloc.h>
 #include <future>
 #include <sstream>
 
@@ -44,6 +45,12 @@ Result<std::shared_ptr<grpc::ServerCredentials>> Credentials(const ServerConfig&
 }
 
 }  // namespace
+
+void ConfigureServerAllocator() {
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 64 << 20);
+  mallopt(M_ARENA_MAX, 1);
+}
 
 Result<std::unique_ptr<GrpcServer>> GrpcServer::Start(const ServerConfig& cfg, bool insecure, bool resume,
                                                       ServerParts parts) {

@@ -145,11 +145,7 @@ int CmdRun(const std::string& scenario, const std::vector<std::string>& sets, co
 }  // namespace
 
 int main(int argc, char** argv) {
-  // gRPC allocates ~1 MiB per stream chunk and uploads are MBs each: served
-  // from the heap (reused) rather than a fresh mmap per allocation, whose page
-  // faults and unmaps cost more than the copies (perf, bench_grpc_ingest).
-  // What the heap holds is bounded by the upload budget, not the clients.
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  shoal::server::ConfigureServerAllocator();
   spdlog::set_pattern("[%H:%M:%S.%e] [server] [%^%l%$] %v");
   CLI::App app{"shoal-server: federated aggregation server"};
   app.require_subcommand(1);

@@ -1,5 +1,8 @@
 #include "server/grpc/service.h"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/wire_format_lite.h>
+#include <grpcpp/support/proto_buffer_reader.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
@@ -27,19 +30,51 @@ Status CheckVersion(uint32_t v, const char* what) {
 
 }  // namespace
 
+namespace {
+
+// A TaskChunk{protocol_version, data} whose data slice points into the
+// task's model memory; the slice holds a reference to the task, so the bytes
+// live as long as gRPC needs them, whatever happens to the call.
+grpc::ByteBuffer ModelChunk(const std::shared_ptr<const Task>& task, const uint8_t* data, size_t n) {
+  uint8_t pre[16];
+  size_t k = 0;
+  pre[k++] = 0x08;  // field 1 (protocol_version), varint
+  pre[k++] = static_cast<uint8_t>(kProtocolVersion);
+  static_assert(kProtocolVersion < 0x80);
+  pre[k++] = 0x1a;  // field 3 (data), length-delimited
+  for (uint64_t v = n;; v >>= 7) {
+    pre[k++] = static_cast<uint8_t>((v & 0x7f) | (v >= 0x80 ? 0x80 : 0));
+    if (v < 0x80) break;
+  }
+  auto* keep = new std::shared_ptr<const Task>(task);
+  grpc::Slice slices[2] = {
+      grpc::Slice(pre, k),
+      grpc::Slice(const_cast<uint8_t*>(data), n, [](void* p) { delete static_cast<std::shared_ptr<const Task>*>(p); },
+                  keep)};
+  return grpc::ByteBuffer(slices, 2);
+}
+
+}  // namespace
+
 // One GetTask call: waits (long-poll) for the client's task on the event
 // loop, then streams header + data chunks from the immutable task.
-class AggregatorService::TaskWriter final : public grpc::ServerWriteReactor<TaskChunk> {
+class AggregatorService::TaskWriter final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
-  TaskWriter(AggregatorService* svc, grpc::CallbackServerContext* ctx, const shoal::v1::GetTaskRequest* req)
-      : svc_(svc), client_(req->client_id()), timer_(svc->loop_) {
-    Status st = CheckVersion(req->protocol_version(), "GetTask");
+  TaskWriter(AggregatorService* svc, grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request)
+      : svc_(svc), timer_(svc->loop_) {
+    shoal::v1::GetTaskRequest req;
+    grpc::ByteBuffer copy(*request);  // Deserialize consumes its input
+    Status st = grpc::SerializationTraits<shoal::v1::GetTaskRequest>::Deserialize(&copy, &req).ok()
+                    ? Status::Ok()
+                    : InvalidArgument("GetTask: the request does not parse as a GetTaskRequest");
+    client_ = req.client_id();
+    if (st.ok()) st = CheckVersion(req.protocol_version(), "GetTask");
     if (st.ok()) st = svc->Authenticate(ctx, client_);
     if (!st.ok()) {
       Finish(ToGrpc(st));
       return;
     }
-    const int wait_ms = std::clamp(req->wait_ms(), 0, svc->opts_.max_wait_ms);
+    const int wait_ms = std::clamp(req.wait_ms(), 0, svc->opts_.max_wait_ms);
     svc->Post([this, wait_ms] { Start(wait_ms); });
   }
 
@@ -125,11 +160,14 @@ class AggregatorService::TaskWriter final : public grpc::ServerWriteReactor<Task
   void WriteHeader(TaskHeader::Kind kind) {
     chunk_.set_protocol_version(kProtocolVersion);
     chunk_.mutable_header()->set_kind(kind);
+    bool own = false;
+    out_.Clear();
+    grpc::SerializationTraits<TaskChunk>::Serialize(chunk_, &out_, &own);
     if (kind != TaskHeader::KIND_TASK) {
-      StartWriteAndFinish(&chunk_, grpc::WriteOptions(), grpc::Status::OK);
+      StartWriteAndFinish(&out_, grpc::WriteOptions(), grpc::Status::OK);
       return;
     }
-    StartWrite(&chunk_);
+    StartWrite(&out_);
   }
 
   // Streams the model then the extras, chunk_bytes at a time.
@@ -139,53 +177,95 @@ class AggregatorService::TaskWriter final : public grpc::ServerWriteReactor<Task
     if (piece_ >= pieces_.size()) return Finish(grpc::Status::OK);
     const auto bytes = std::as_bytes(pieces_[piece_]);
     const size_t n = std::min(chunk, bytes.size() - offset_);
-    chunk_.Clear();
-    chunk_.set_protocol_version(kProtocolVersion);
-    chunk_.set_data(reinterpret_cast<const char*>(bytes.data()) + offset_, n);
+    out_ = ModelChunk(task_, reinterpret_cast<const uint8_t*>(bytes.data()) + offset_, n);
     offset_ += n;
-    StartWrite(&chunk_);
+    StartWrite(&out_);
   }
 
   AggregatorService* svc_;
-  int client_;
+  int client_ = -1;
   boost::asio::steady_timer timer_;
   bool waiting_ = false;          // event-loop thread only
   bool holds_download_ = false;   // set on the loop before the first write
   std::shared_ptr<const Task> task_;
   std::vector<std::span<const float>> pieces_;
   size_t piece_ = 0, offset_ = 0;
-  TaskChunk chunk_;
+  TaskChunk chunk_;        // the header
+  grpc::ByteBuffer out_;   // the message being written
 };
 
-// One SubmitResult call: header -> admission on the event loop -> chunks into
-// a buffer of exactly the declared size -> Coordinator::Submit.
-class AggregatorService::ResultReader final : public grpc::ServerReadReactor<ResultChunk> {
+namespace {
+
+// Parses one ResultChunk that must carry data: its bytes field is copied from
+// gRPC's receive slices straight to `dst` (at most `room` bytes; the length is
+// checked before any byte is copied). Unknown fields are skipped, as protobuf
+// does; a header, two data fields or malformed framing are errors.
+Status ReadDataChunk(grpc::ByteBuffer* bb, uint8_t* dst, int64_t room, int64_t* copied, uint32_t* version) {
+  using WFL = google::protobuf::internal::WireFormatLite;
+  grpc::ProtoBufferReader reader(bb);
+  google::protobuf::io::CodedInputStream in(&reader);
+  *copied = -1;
+  *version = 0;
+  while (const uint32_t tag = in.ReadTag()) {
+    const int field = WFL::GetTagFieldNumber(tag);
+    const auto type = WFL::GetTagWireType(tag);
+    if (field == 1 && type == WFL::WIRETYPE_VARINT) {
+      if (!in.ReadVarint32(version)) return InvalidArgument("malformed protocol_version in a data chunk");
+    } else if (field == 3 && type == WFL::WIRETYPE_LENGTH_DELIMITED) {
+      uint32_t len = 0;
+      if (*copied >= 0) return InvalidArgument("two data fields in one chunk");
+      if (!in.ReadVarint32(&len)) return InvalidArgument("malformed data length in a chunk");
+      if (static_cast<int64_t>(len) > room) return InvalidArgument("more bytes than the declared total_bytes");
+      if (!in.ReadRaw(dst, static_cast<int>(len))) return InvalidArgument("a data chunk shorter than its length");
+      *copied = len;
+    } else if (field == 2) {
+      return InvalidArgument("a second header in one upload");
+    } else if (!WFL::SkipField(&in, tag)) {
+      return InvalidArgument("malformed chunk (field " + std::to_string(field) + ")");
+    }
+  }
+  if (!in.ConsumedEntireMessage()) return InvalidArgument("malformed chunk");
+  if (*copied < 0) return InvalidArgument("a chunk without data");
+  return Status::Ok();
+}
+
+}  // namespace
+
+// One SubmitResult call: header -> admission on the event loop -> chunks
+// parsed in place into an ingest buffer of exactly the declared size ->
+// Coordinator::Submit.
+class AggregatorService::ResultReader final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
  public:
-  ResultReader(AggregatorService* svc, grpc::CallbackServerContext* ctx, shoal::v1::SubmitReply* reply)
+  ResultReader(AggregatorService* svc, grpc::CallbackServerContext* ctx, grpc::ByteBuffer* reply)
       : svc_(svc), ctx_(ctx), reply_(reply) {
-    StartRead(&chunk_);
+    StartRead(&in_);
   }
 
   void OnReadDone(bool ok) override {
     if (!ok) return EndOfStream();
-    Status st = CheckVersion(chunk_.protocol_version(), "SubmitResult");
-    if (!st.ok()) return Reject(st);
     if (!have_header_) {
-      if (!chunk_.has_header()) return Reject(InvalidArgument("SubmitResult: the first message must be a header"));
-      header_ = chunk_.header();
+      shoal::v1::ResultChunk chunk;
+      if (!grpc::SerializationTraits<shoal::v1::ResultChunk>::Deserialize(&in_, &chunk).ok())
+        return Reject(InvalidArgument("SubmitResult: the first message does not parse as a ResultChunk"));
+      Status st = CheckVersion(chunk.protocol_version(), "SubmitResult");
+      if (!st.ok()) return Reject(st);
+      if (!chunk.has_header()) return Reject(InvalidArgument("SubmitResult: the first message must be a header"));
+      header_ = chunk.header();
       have_header_ = true;
       st = svc_->Authenticate(ctx_, header_.client_id());
       if (!st.ok()) return Reject(st);
       svc_->Post([this] { Admit(); });
       return;
     }
-    if (!chunk_.has_data()) return Reject(InvalidArgument(Who() + ": a second header in one upload"));
-    const std::string& d = chunk_.data();
-    if (static_cast<int64_t>(buf_.size() + d.size()) > header_.total_bytes())
-      return Reject(InvalidArgument(Who() + ": more bytes than the declared total_bytes " +
-                                    std::to_string(header_.total_bytes())));
-    buf_.insert(buf_.end(), d.begin(), d.end());
-    StartRead(&chunk_);
+    int64_t n = 0;
+    uint32_t version = 0;
+    Status st = ReadDataChunk(&in_, reinterpret_cast<uint8_t*>(buf_.data()) + filled_, header_.total_bytes() - filled_,
+                              &n, &version);
+    in_.Clear();
+    if (st.ok()) st = CheckVersion(version, "SubmitResult");
+    if (!st.ok()) return Reject(st.WithContext(Who()));
+    filled_ += n;
+    StartRead(&in_);
   }
   void OnDone() override { delete this; }
 
@@ -199,62 +279,98 @@ class AggregatorService::ResultReader final : public grpc::ServerReadReactor<Res
     if (!st.ok()) return Reject(st);
     svc_->uploads_.Acquire(header_.total_bytes(), [this] {
       held_ = header_.total_bytes();
-      buf_.reserve(static_cast<size_t>(held_));
+      buf_ = svc_->TakeBuffer(held_);
       // "Go": the initial metadata tells the client its upload is admitted.
       // A client waits for it before sending data, so uploads queued for the
       // budget hold no bytes in the server (nor in gRPC's stream windows).
       StartSendInitialMetadata();
-      StartRead(&chunk_);
+      StartRead(&in_);
     });
   }
 
   void EndOfStream() {
     if (!have_header_) return Reject(InvalidArgument("SubmitResult: stream ended before the header"));
-    if (static_cast<int64_t>(buf_.size()) != header_.total_bytes())
-      return Reject(DataLoss(Who() + ": upload truncated: received " + std::to_string(buf_.size()) + " of " +
+    if (filled_ != header_.total_bytes())
+      return Reject(DataLoss(Who() + ": upload truncated: received " + std::to_string(filled_) + " of " +
                              std::to_string(header_.total_bytes()) + " bytes"));
     svc_->Post([this] {
-      Status st = svc_->coord_->Submit(header_.client_id(), header_.round(), header_.task_id(), std::move(buf_));
-      std::vector<uint8_t>().swap(buf_);
+      Status st = svc_->coord_->SubmitInPlace(header_.client_id(), header_.round(), header_.task_id(), buf_,
+                                              static_cast<size_t>(filled_));
       Release();
       if (!st.ok()) return Reject(st);
-      reply_->set_protocol_version(kProtocolVersion);
-      reply_->set_accepted(true);
+      reply_msg_.set_protocol_version(kProtocolVersion);
+      reply_msg_.set_accepted(true);
+      Reply();
       Finish(grpc::Status::OK);
     });
   }
 
   void Reject(const Status& st) {
     if (st.code() != StatusCode::kUnavailable) spdlog::warn("rejected upload: {}", st.ToString());
-    reply_->set_protocol_version(kProtocolVersion);
-    reply_->set_accepted(false);
-    auto* e = reply_->mutable_error();
+    reply_msg_.set_protocol_version(kProtocolVersion);
+    reply_msg_.set_accepted(false);
+    auto* e = reply_msg_.mutable_error();
     e->set_code(static_cast<int>(st.code()));
     e->set_message(st.message());
     e->set_round(header_.round());
     e->set_client_id(header_.client_id());
-    std::vector<uint8_t>().swap(buf_);
+    Reply();
     Release();
     Finish(ToGrpc(st));
   }
 
+  void Reply() {
+    bool own = false;
+    grpc::SerializationTraits<shoal::v1::SubmitReply>::Serialize(reply_msg_, reply_, &own);
+  }
+
+  // Gives back the upload budget and the ingest buffer (any thread).
   void Release() {
-    if (held_ == 0) return;
+    if (held_ == 0 && buf_.capacity() == 0) return;
     const int64_t n = held_;
     held_ = 0;
     AggregatorService* svc = svc_;
-    svc_->Post([svc, n] { svc->uploads_.Release(n); });
+    svc_->Post([svc, n, b = std::make_shared<std::vector<float>>(std::move(buf_))]() mutable {
+      svc->ReturnBuffer(std::move(*b));
+      if (n > 0) svc->uploads_.Release(n);
+    });
+    buf_ = {};
   }
 
   AggregatorService* svc_;
   grpc::CallbackServerContext* ctx_;
-  shoal::v1::SubmitReply* reply_;
-  ResultChunk chunk_;
+  grpc::ByteBuffer* reply_;
+  shoal::v1::SubmitReply reply_msg_;
+  grpc::ByteBuffer in_;
   shoal::v1::ResultHeader header_;
   bool have_header_ = false;
   int64_t held_ = 0;  // upload budget held
-  std::vector<uint8_t> buf_;
+  std::vector<float> buf_;  // total_bytes() of room once admitted
+  int64_t filled_ = 0;
 };
+
+std::vector<float> AggregatorService::TakeBuffer(int64_t bytes) {
+  const size_t n = static_cast<size_t>((bytes + 3) / 4) + 1;
+  auto best = spare_.end();
+  for (auto it = spare_.begin(); it != spare_.end(); ++it)
+    if (it->capacity() >= n && (best == spare_.end() || it->capacity() < best->capacity())) best = it;
+  std::vector<float> b;
+  if (best != spare_.end()) {
+    b = std::move(*best);
+    spare_.erase(best);
+  }
+  b.resize(n);  // zero-fills only what a reused buffer did not hold before
+  return b;
+}
+
+void AggregatorService::ReturnBuffer(std::vector<float> b) {
+  if (b.capacity() == 0) return;
+  int64_t kept = static_cast<int64_t>(b.capacity() * sizeof(float));
+  for (const auto& s : spare_) kept += static_cast<int64_t>(s.capacity() * sizeof(float));
+  const int64_t limit = opts_.upload_budget_bytes > 0 ? opts_.upload_budget_bytes
+                                                      : 2 * static_cast<int64_t>(b.capacity() * sizeof(float));
+  if (kept <= limit) spare_.push_back(std::move(b));
+}
 
 AggregatorService::AggregatorService(ServiceOptions opts, boost::asio::io_context& loop)
     : opts_(std::move(opts)), loop_(loop) {
@@ -310,13 +426,13 @@ grpc::ServerUnaryReactor* AggregatorService::Register(grpc::CallbackServerContex
   return r;
 }
 
-grpc::ServerWriteReactor<TaskChunk>* AggregatorService::GetTask(grpc::CallbackServerContext* ctx,
-                                                                const shoal::v1::GetTaskRequest* req) {
-  return new TaskWriter(this, ctx, req);
+grpc::ServerWriteReactor<grpc::ByteBuffer>* AggregatorService::GetTask(grpc::CallbackServerContext* ctx,
+                                                                    const grpc::ByteBuffer* request) {
+  return new TaskWriter(this, ctx, request);
 }
 
-grpc::ServerReadReactor<ResultChunk>* AggregatorService::SubmitResult(grpc::CallbackServerContext* ctx,
-                                                                      shoal::v1::SubmitReply* reply) {
+grpc::ServerReadReactor<grpc::ByteBuffer>* AggregatorService::SubmitResult(grpc::CallbackServerContext* ctx,
+                                                                           grpc::ByteBuffer* reply) {
   return new ResultReader(this, ctx, reply);
 }
 

@@ -19,6 +19,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "proto/shoal.grpc.pb.h"
 #include "server/coordinator.h"
@@ -40,7 +41,16 @@ struct ServiceOptions {
 
 grpc::Status ToGrpc(const Status& st);
 
-class AggregatorService final : public shoal::v1::Aggregator::CallbackService, public ClientLink {
+// SubmitResult is a raw method: the service parses each ResultChunk itself so
+// an update's bytes go from gRPC's receive slices straight into the ingest
+// buffer (one copy), instead of through a parsed message and its string.
+// GetTask is raw too: model chunks are slices that point into the task's
+// immutable model (each holding a reference to the task), so a download
+// copies nothing however many clients fetch the same model.
+using AggregatorBase = shoal::v1::Aggregator::WithRawCallbackMethod_GetTask<
+    shoal::v1::Aggregator::WithRawCallbackMethod_SubmitResult<shoal::v1::Aggregator::CallbackService>>;
+
+class AggregatorService final : public AggregatorBase, public ClientLink {
  public:
   AggregatorService(ServiceOptions opts, boost::asio::io_context& loop);
   ~AggregatorService() override;
@@ -49,10 +59,10 @@ class AggregatorService final : public shoal::v1::Aggregator::CallbackService, p
 
   grpc::ServerUnaryReactor* Register(grpc::CallbackServerContext* ctx, const shoal::v1::RegisterRequest* req,
                                      shoal::v1::RegisterReply* reply) override;
-  grpc::ServerWriteReactor<shoal::v1::TaskChunk>* GetTask(grpc::CallbackServerContext* ctx,
-                                                          const shoal::v1::GetTaskRequest* req) override;
-  grpc::ServerReadReactor<shoal::v1::ResultChunk>* SubmitResult(grpc::CallbackServerContext* ctx,
-                                                                shoal::v1::SubmitReply* reply) override;
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* GetTask(grpc::CallbackServerContext* ctx,
+                                                      const grpc::ByteBuffer* request) override;
+  grpc::ServerReadReactor<grpc::ByteBuffer>* SubmitResult(grpc::CallbackServerContext* ctx,
+                                                          grpc::ByteBuffer* reply) override;
   grpc::ServerUnaryReactor* Heartbeat(grpc::CallbackServerContext* ctx, const shoal::v1::HeartbeatRequest* req,
                                       shoal::v1::HeartbeatReply* reply) override;
 
@@ -98,6 +108,13 @@ class AggregatorService final : public shoal::v1::Aggregator::CallbackService, p
   bool finished_ = false;
   Gate uploads_;    // bytes of upload buffers
   Gate downloads_;  // task streams being written
+  // Ingest buffers are float vectors so a dense update is decoded in place
+  // and becomes the delta (Coordinator::SubmitInPlace). Buffers a codec left
+  // (compressed updates) are kept for reuse, at most the upload budget in all
+  // (event-loop thread).
+  std::vector<std::vector<float>> spare_;
+  std::vector<float> TakeBuffer(int64_t bytes);
+  void ReturnBuffer(std::vector<float> b);
 };
 
 }  // namespace shoal::server

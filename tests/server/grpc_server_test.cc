@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <grpcpp/grpcpp.h>
+
 #include <cmath>
+#include <span>
 #include <thread>
 
 #include "client/grpc/client_loop.h"
@@ -187,6 +190,92 @@ TEST(GrpcServer, OversizedUploadRefusedWithoutAllocating) {
   st = r.links[0]->Submit(r.tasks[0], big, 40, 4000);
   EXPECT_NE(st.code(), StatusCode::kOk);
   EXPECT_EQ(h.Global(), r.before);
+}
+
+// The server parses upload chunks itself (raw SubmitResult, one copy from
+// gRPC's slices into the ingest buffer). Hand-framed protobuf messages probe
+// that parser: a header then `chunks` as raw bytes. Returns the call status.
+Status RawSubmit(Harness& h, const std::string& token, const Task& task, int64_t total,
+                 const std::vector<std::vector<uint8_t>>& chunks) {
+  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(h.server->port()),
+                                     grpc::InsecureChannelCredentials());
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", "Bearer " + token);
+  shoal::v1::SubmitReply reply;
+  grpc::internal::RpcMethod method("/shoal.v1.Aggregator/SubmitResult", grpc::internal::RpcMethod::CLIENT_STREAMING,
+                                   channel);
+  std::unique_ptr<grpc::ClientWriter<grpc::ByteBuffer>> w(
+      grpc::internal::ClientWriterFactory<grpc::ByteBuffer>::Create(channel.get(), method, &ctx, &reply));
+  shoal::v1::ResultChunk head;
+  head.set_protocol_version(1);
+  head.mutable_header()->set_client_id(task.client);
+  head.mutable_header()->set_task_id(task.task_id);
+  head.mutable_header()->set_round(task.round);
+  head.mutable_header()->set_total_bytes(total);
+  head.mutable_header()->set_num_samples(40);
+  grpc::ByteBuffer hb;
+  bool own = false;
+  EXPECT_TRUE(grpc::SerializationTraits<shoal::v1::ResultChunk>::Serialize(head, &hb, &own).ok());
+  bool ok = w->Write(hb);
+  if (ok) w->WaitForInitialMetadata();
+  for (const auto& c : chunks) {
+    if (!ok) break;
+    grpc::Slice slice(c.data(), c.size());
+    ok = w->Write(grpc::ByteBuffer(&slice, 1));
+  }
+  w->WritesDone();
+  return client::FromGrpc(w->Finish());
+}
+
+// protobuf wire form of ResultChunk fields: version (1), data (3), field 7.
+std::vector<uint8_t> Framed(std::span<const uint8_t> data, bool version = true, int data_fields = 1,
+                            bool unknown = false, int64_t claimed_extra = 0) {
+  std::vector<uint8_t> m;
+  auto varint = [&](uint64_t v) {
+    for (; v >= 0x80; v >>= 7) m.push_back(static_cast<uint8_t>(v | 0x80));
+    m.push_back(static_cast<uint8_t>(v));
+  };
+  if (unknown) m.insert(m.end(), {0x38, 0x2a});  // field 7, varint 42
+  if (version) m.insert(m.end(), {0x08, 0x01});
+  for (int i = 0; i < data_fields; ++i) {
+    m.push_back(0x1a);
+    varint(data.size() + static_cast<uint64_t>(claimed_extra));
+    m.insert(m.end(), data.begin(), data.end());
+  }
+  return m;
+}
+
+TEST(GrpcServer, HandFramedChunksAreParsedStrictlyAndUnknownFieldsSkipped) {
+  Harness h;
+  Round0 r(h);
+  const std::vector<uint8_t>& p = r.payloads[0];
+  const int64_t total = static_cast<int64_t>(p.size());
+  const std::span<const uint8_t> first(p.data(), p.size() / 2), rest(p.data() + p.size() / 2, p.size() - p.size() / 2);
+  struct Bad {
+    const char* what;
+    std::vector<std::vector<uint8_t>> chunks;
+    const char* message;
+    StatusCode code = StatusCode::kInvalidArgument;
+  };
+  const std::vector<Bad> bad = {
+      {"two data fields in one message", {Framed(first, true, 2)}, "two data fields"},
+      {"length beyond the message", {Framed(first, true, 1, false, 5)}, "shorter than its length"},
+      {"more bytes than declared", {Framed(p), Framed(first)}, "more bytes than the declared"},
+      {"no protocol version", {Framed(first, false), Framed(rest)}, "protocol_version 0", StatusCode::kFailedPrecondition},
+      {"garbage", {std::vector<uint8_t>{0xff, 0xff, 0xff}}, "malformed"},
+  };
+  for (const Bad& b : bad) {
+    Status st = RawSubmit(h, "t0", r.tasks[0], total, b.chunks);
+    EXPECT_EQ(st.code(), b.code) << b.what << ": " << st.ToString();
+    EXPECT_NE(st.message().find(b.message), std::string::npos) << b.what << ": " << st.message();
+    EXPECT_EQ(h.Global(), r.before) << b.what;
+  }
+  // Unknown fields are skipped, as protobuf does: the upload is accepted and
+  // counts exactly as the client library's own upload would.
+  EXPECT_TRUE(RawSubmit(h, "t0", r.tasks[0], total, {Framed(first, true, 1, true), Framed(rest)}).ok());
+  EXPECT_TRUE(r.links[1]->Submit(r.tasks[1], r.payloads[1], 40).ok());
+  std::vector<float> g = h.Global();
+  EXPECT_NE(g, r.before);  // round 0 closed with both uploads
 }
 
 }  // namespace

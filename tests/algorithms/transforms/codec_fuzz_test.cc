@@ -172,5 +172,66 @@ TEST_F(CodecFuzz, RandomMutationsNeverCrash) {
   EXPECT_LT(accepted, total / 2);
 }
 
+// The server decodes dense uploads in place (UpdateCodec::DecodeInPlace: the
+// ingest buffer becomes the delta). Against Decode as the reference, on the
+// valid message, every truncation and random mutations: the same outcome and
+// the same error; the buffer is taken over only on success and untouched
+// (byte for byte) otherwise.
+TEST(DenseInPlace, MatchesDecodeOnValidAndHostileBytes) {
+  ParamLayout layout;
+  layout.Add("w", {kD});
+  TransformContext ctx = Ctx(11, 2, 3, &layout);
+  ctx.backend = GetBackend("cpu_ref").value();
+  const UpdateCodec& codec = *DenseCodec();
+  ClientUpdate u;
+  u.delta = RandomVector(kD, 61);
+  u.extras["dc"] = RandomVector(kD, 62);
+  u.num_samples = 17;
+  u.steps = 4;
+  u.train_loss = 0.625;
+  const std::vector<uint8_t> good = codec.Encode(u, ctx).value();
+  auto storage_of = [](std::span<const uint8_t> b) {
+    std::vector<float> s((b.size() + 3) / 4 + 1, -1.0f);
+    std::memcpy(s.data(), b.data(), b.size());
+    return s;
+  };
+  auto check = [&](std::span<const uint8_t> b, const std::string& what) {
+    auto ref = codec.Decode(b, kD, ctx);
+    std::vector<float> storage = storage_of(b);
+    const std::vector<float> before = storage;
+    auto got = codec.DecodeInPlace(storage, b.size(), kD, ctx);
+    ASSERT_EQ(ref.ok(), got.ok()) << what;
+    if (!ref.ok()) {
+      EXPECT_EQ(ref.status().ToString(), got.status().ToString()) << what;
+      EXPECT_EQ(std::memcmp(before.data(), storage.data(), before.size() * sizeof(float)), 0) << what;
+      return;
+    }
+    EXPECT_TRUE(storage.empty()) << what << ": the buffer should have become the delta";
+    // Bitwise: a mutation can make a NaN, which == would call unequal to itself.
+    auto same = [](const std::vector<float>& a, const std::vector<float>& b) {
+      return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+    };
+    EXPECT_TRUE(same(ref->delta, got->delta)) << what;
+    ASSERT_EQ(ref->extras.size(), got->extras.size()) << what;
+    for (const auto& [k, v] : ref->extras) EXPECT_TRUE(got->extras.count(k) && same(v, got->extras.at(k))) << what;
+    EXPECT_EQ(ref->num_samples, got->num_samples) << what;
+    EXPECT_EQ(ref->steps, got->steps) << what;
+    EXPECT_EQ(ref->train_loss, got->train_loss) << what;
+  };
+  check(good, "valid");
+  ASSERT_EQ(codec.DecodeInPlace(*std::make_unique<std::vector<float>>(storage_of(good)), good.size(), kD, ctx)
+                .value()
+                .delta,
+            u.delta);
+  for (size_t n = 0; n < good.size(); ++n) check(std::span<const uint8_t>(good.data(), n), "prefix " + std::to_string(n));
+  RngStream rng(78, -1, -1, RngPurpose::kSynthetic);
+  for (int trial = 0; trial < 2000; ++trial) {
+    auto bad = good;
+    bad[rng.NextBelow(bad.size())] ^= static_cast<uint8_t>(1 + rng.NextBelow(255));
+    if (rng.NextBelow(2)) bad.erase(bad.begin() + static_cast<long>(rng.NextBelow(bad.size())));
+    check(bad, "mutation " + std::to_string(trial));
+  }
+}
+
 }  // namespace
 }  // namespace shoal::compress
