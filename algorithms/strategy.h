@@ -52,7 +52,9 @@ class Strategy {
   // to continue (round counter, global model, server optimizer state) to
   // `out`; LoadState restores it into a freshly built strategy, after which
   // Start(global_model(), ctx) reopens the interrupted round exactly as it was
-  // first opened. Default: not supported.
+  // first opened. Default: not supported (Unimplemented). The server probes
+  // SaveState once before Start to learn whether checkpoints are supported:
+  // before Start it must return an error, not crash.
   virtual Status SaveState(std::vector<uint8_t>& /*out*/) const {
     return Unimplemented("strategy '" + name() + "' does not support checkpoints");
   }

@@ -43,6 +43,20 @@ Status Coordinator::Init(std::vector<float> initial, bool resume) {
                            std::to_string(layout_.total_size()));
   initial_ = std::move(initial);
   resume_ = resume;
+  // Checkpoint support is known before the first round: a strategy without
+  // it (SaveState unimplemented, e.g. FedBuff) cannot be resumed, and its
+  // checkpoint directory is ignored, said once at start-up.
+  std::vector<uint8_t> probe;
+  if (algorithm_.strategy->SaveState(probe).code() == StatusCode::kUnimplemented) {
+    const std::string why = "strategy '" + algorithm_.strategy->name() + "' does not support checkpoints";
+    if (resume)
+      return FailedPrecondition("--resume: " + why + ", so there is no state to resume from; run without --resume");
+    if (!opts_.checkpoint_dir.empty()) {
+      spdlog::warn("checkpoint.dir {} is ignored: {} (a restarted server begins at round 0)", opts_.checkpoint_dir,
+                   why);
+      opts_.checkpoint_dir.clear();
+    }
+  }
   if (resume && !opts_.checkpoint_dir.empty()) {
     Status st = LoadCheckpoint(opts_.checkpoint_dir, *algorithm_.strategy, opts_.seed);
     if (st.code() == StatusCode::kNotFound) {

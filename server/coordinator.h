@@ -67,6 +67,9 @@ class Coordinator {
   // Training starts once min_clients joined.
   Status Init(std::vector<float> initial, bool resume);
 
+  // The options in force (Init drops checkpoint_dir for a strategy without
+  // checkpoint support).
+  const CoordinatorOptions& options() const { return opts_; }
   // A client registered with its sample count (must match the partition).
   Status Join(int client, int64_t num_samples);
   // Records that the client is alive (any call from it).

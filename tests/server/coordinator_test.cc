@@ -32,9 +32,9 @@ struct RecordingLink final : ClientLink {
 
 // FedAvg over 3 parameters; clients 0..2 hold 3, 1, 2 samples.
 struct Fixture {
-  explicit Fixture(const std::string& extra = "", CoordinatorOptions o = {}) {
+  explicit Fixture(const std::string& extra = "", CoordinatorOptions o = {}, const std::string& strategy = "fedavg") {
     layout.Add("w", {3});
-    auto root = ConfigNode::Parse("strategy: {name: fedavg, rounds: 3, clients_per_round: 3" + extra +
+    auto root = ConfigNode::Parse("strategy: {name: " + strategy + ", rounds: 3, clients_per_round: 3" + extra +
                                       "}\nclient: {epochs: 1}\n",
                                   "t.yaml")
                     .value();
@@ -219,6 +219,28 @@ TEST(Coordinator, ResumeContinuesFromTheLastCheckpoint) {
     for (int c : {0, 1, 2}) ASSERT_TRUE(h.Submit(c, {1, 2, 3}, std::vector<int64_t>{3, 1, 2}[c]).ok());
   for (int c : {0, 1, 2}) ASSERT_TRUE(g.Submit(c, {1, 2, 3}, std::vector<int64_t>{3, 1, 2}[c]).ok());
   EXPECT_EQ(*g.coord->global_model().params, *h.coord->global_model().params);
+}
+
+// FedBuff has no SaveState: --resume is refused before anything starts (it
+// would silently begin at round 0), and a checkpoint directory is dropped at
+// Init rather than at the first checkpoint. FedAvg, which checkpoints, keeps it.
+TEST(Coordinator, StrategyWithoutCheckpointsRefusesResumeAtInit) {
+  const std::string dir = ::testing::TempDir() + "/coord_ckpt_fedbuff";
+  std::filesystem::remove_all(dir);
+  CoordinatorOptions o;
+  o.checkpoint_dir = dir;
+  Fixture resumed(", buffer_size: 2", o, "fedbuff");
+  Status st = resumed.coord->Init({0, 0, 0}, /*resume=*/true);
+  EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition) << st.ToString();
+  EXPECT_NE(st.message().find("fedbuff"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("does not support checkpoints"), std::string::npos) << st.message();
+
+  Fixture fresh(", buffer_size: 2", o, "fedbuff");
+  ASSERT_TRUE(fresh.coord->Init({0, 0, 0}, /*resume=*/false).ok());
+  EXPECT_TRUE(fresh.coord->options().checkpoint_dir.empty());
+  Fixture fedavg("", o);
+  ASSERT_TRUE(fedavg.coord->Init({0, 0, 0}, /*resume=*/false).ok());
+  EXPECT_EQ(fedavg.coord->options().checkpoint_dir, dir);
 }
 
 }  // namespace
