@@ -186,12 +186,13 @@ Status Coordinator::Submit(int client, int64_t round, uint64_t task_id, std::spa
   });
 }
 
-Status Coordinator::SubmitInPlace(int client, int64_t round, uint64_t task_id, std::vector<float>& storage,
-                                  size_t nbytes) {
-  if (nbytes > storage.size() * sizeof(float)) return InvalidArgument("SubmitInPlace: nbytes exceeds the storage");
-  return Ingest(client, round, task_id, static_cast<int64_t>(nbytes), [&](const TransformContext& tc) {
-    return algorithm_.pipeline->DecodeInPlace(storage, nbytes, layout_.total_size(), tc);
-  });
+Status Coordinator::SubmitInPlace(int client, int64_t round, uint64_t task_id, std::span<const uint8_t> prefix,
+                                  std::vector<float>& body, size_t body_bytes) {
+  if (body_bytes > body.size() * sizeof(float)) return InvalidArgument("SubmitInPlace: body_bytes exceeds the body");
+  return Ingest(client, round, task_id, static_cast<int64_t>(prefix.size() + body_bytes),
+                [&](const TransformContext& tc) {
+                  return algorithm_.pipeline->DecodeInPlace(prefix, body, body_bytes, layout_.total_size(), tc);
+                });
 }
 
 Status Coordinator::Ingest(int client, int64_t round, uint64_t task_id, int64_t nbytes,

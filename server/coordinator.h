@@ -81,10 +81,13 @@ class Coordinator {
   // accepted (committed or buffered); otherwise the status says why it was
   // rejected.
   Status Submit(int client, int64_t round, uint64_t task_id, std::span<const uint8_t> bytes);
-  // Submit of the `nbytes` upload bytes stored at the start of `storage` (an
-  // ingest buffer): the codec may decode in place and take `storage` over as
-  // the delta (see UpdateCodec::DecodeInPlace); what it leaves is the caller's.
-  Status SubmitInPlace(int client, int64_t round, uint64_t task_id, std::vector<float>& storage, size_t nbytes);
+  // Submit of an upload received into an ingest buffer: its first
+  // ingest_prefix_bytes() bytes in `prefix`, the rest (`body_bytes`) at the
+  // start of `body`. The codec may decode in place and take `body` over as the
+  // delta (UpdateCodec::DecodeInPlace); what it leaves is the caller's.
+  Status SubmitInPlace(int client, int64_t round, uint64_t task_id, std::span<const uint8_t> prefix,
+                       std::vector<float>& body, size_t body_bytes);
+  size_t ingest_prefix_bytes() const { return algorithm_.pipeline->codec().InPlacePrefixBytes(); }
   // The task failed on the client's side (reported or detected).
   Status Fail(int client, uint64_t task_id, Status reason);
   // A timer armed through Timers fired.

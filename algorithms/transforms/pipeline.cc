@@ -101,25 +101,31 @@ class DenseFloatCodec final : public UpdateCodec {
     RETURN_IF_ERROR(wire::ReadTrailer(r, expected, &u));
     return u;
   }
-  Result<ClientUpdate> DecodeInPlace(std::vector<float>& storage, size_t nbytes, int64_t expected,
-                                     const TransformContext&) const override {
-    if (nbytes > storage.size() * sizeof(float)) return InvalidArgument("dense: byte count exceeds the buffer");
-    const std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(storage.data()), nbytes);
-    wire::Reader r(bytes);
+  // Header (32 bytes) and the delta's count (8): the floats start at byte 40.
+  static constexpr size_t kHead = 40;
+  size_t InPlacePrefixBytes() const override { return kHead; }
+  Result<ClientUpdate> DecodeInPlace(std::span<const uint8_t> prefix, std::vector<float>& body, size_t body_bytes,
+                                     int64_t expected, const TransformContext& ctx) const override {
+    if (body_bytes > body.size() * sizeof(float)) return InvalidArgument("dense: byte count exceeds the buffer");
+    const std::span<const uint8_t> rest(reinterpret_cast<const uint8_t*>(body.data()), body_bytes);
+    // A short upload (all of it in the prefix) or an unexpected split: decode the joined bytes.
+    if (prefix.size() != kHead) return UpdateCodec::DecodeInPlace(prefix, body, body_bytes, expected, ctx);
+    wire::Reader head(prefix);
     ClientUpdate u;
-    RETURN_IF_ERROR(wire::ReadHeader(r, wire::Method::kDense, &u));
+    RETURN_IF_ERROR(wire::ReadHeader(head, wire::Method::kDense, &u));
     uint64_t n = 0;
-    size_t at = 0;
-    RETURN_IF_ERROR(r.SkipFloats(&n, static_cast<uint64_t>(expected), &at, "dense delta"));
+    RETURN_IF_ERROR(head.Get(&n, "dense delta"));
+    if (n > static_cast<uint64_t>(expected))
+      return InvalidArgument("dense delta: length " + std::to_string(n) + " exceeds limit " + std::to_string(expected));
+    wire::Reader tail(rest, kHead);
+    RETURN_IF_ERROR(tail.SkipBytes(n * sizeof(float), "dense delta"));
     if (static_cast<int64_t>(n) != expected)
       return InvalidArgument("update has " + std::to_string(n) + " parameters, expected " + std::to_string(expected));
-    RETURN_IF_ERROR(wire::ReadTrailer(r, expected, &u));  // the trailer lies past the floats: still intact
-    // Every check passed: the floats move to the front (the header and
-    // trailer were parsed already) and the buffer becomes the delta.
-    std::memmove(storage.data(), bytes.data() + at, n * sizeof(float));
-    storage.resize(n);
-    u.delta = std::move(storage);
-    storage = {};
+    RETURN_IF_ERROR(wire::ReadTrailer(tail, expected, &u));
+    // Every check passed: the floats already sit at body[0]; body becomes the delta.
+    body.resize(n);
+    u.delta = std::move(body);
+    body = {};
     return u;
   }
 };

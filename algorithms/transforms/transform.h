@@ -47,15 +47,23 @@ class UpdateCodec {
   // `expected_params` is the model size the server expects.
   virtual Result<ClientUpdate> Decode(std::span<const uint8_t> bytes, int64_t expected_params,
                                       const TransformContext& ctx) const = 0;
-  // Decode of the `nbytes` bytes stored at the start of `storage` (a server's
-  // ingest buffer). A codec may take `storage` over as the update's delta:
-  // the dense codec moves its floats to the front, so a model-sized upload
-  // needs no second model-sized buffer. The default decodes from the bytes and
-  // leaves `storage` to the caller. Same checks and errors as Decode.
-  virtual Result<ClientUpdate> DecodeInPlace(std::vector<float>& storage, size_t nbytes, int64_t expected_params,
+  // In-place decoding for a server's ingest buffer. The upload's first
+  // InPlacePrefixBytes() bytes arrive in `prefix`, the rest (`body_bytes`) at
+  // the start of `body`. A codec may take `body` over as the update's delta:
+  // the dense codec keeps its fixed 40-byte head apart so its floats land at
+  // body[0], and a model-sized upload needs no second model-sized buffer nor
+  // a copy. The default joins the bytes (prefix is empty unless overridden)
+  // and decodes them, leaving `body` to the caller. Same checks and errors as
+  // Decode on the whole upload.
+  virtual size_t InPlacePrefixBytes() const { return 0; }
+  virtual Result<ClientUpdate> DecodeInPlace(std::span<const uint8_t> prefix, std::vector<float>& body,
+                                             size_t body_bytes, int64_t expected_params,
                                              const TransformContext& ctx) const {
-    return Decode(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(storage.data()), nbytes),
-                  expected_params, ctx);
+    const std::span<const uint8_t> rest(reinterpret_cast<const uint8_t*>(body.data()), body_bytes);
+    if (prefix.empty()) return Decode(rest, expected_params, ctx);
+    std::vector<uint8_t> all(prefix.begin(), prefix.end());
+    all.insert(all.end(), rest.begin(), rest.end());
+    return Decode(all, expected_params, ctx);
   }
 };
 
@@ -78,11 +86,10 @@ class UpdatePipeline {
   Result<std::vector<uint8_t>> Run(ClientUpdate& u, ClientState& state, const TransformContext& ctx) const;
   Result<ClientUpdate> Decode(std::span<const uint8_t> bytes, int64_t expected_params,
                               const TransformContext& ctx) const;
-  Result<ClientUpdate> DecodeInPlace(std::vector<float>& storage, size_t nbytes, int64_t expected_params,
-                                     const TransformContext& ctx) const {
-    return codec_->DecodeInPlace(storage, nbytes, expected_params, ctx);
-  }
-  const UpdateCodec& codec() const { return *codec_; }
+  Result<ClientUpdate> DecodeInPlace(std::span<const uint8_t> prefix, std::vector<float>& body, size_t body_bytes,
+                                     int64_t expected_params, const TransformContext& ctx) const {
+    return codec_->DecodeInPlace(prefix, body, body_bytes, expected_params, ctx);
+  }  const UpdateCodec& codec() const { return *codec_; }
   const std::vector<std::shared_ptr<const UpdateTransform>>& transforms() const { return transforms_; }
 
  private:

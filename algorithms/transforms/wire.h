@@ -58,6 +58,9 @@ class Writer {
 class Reader {
  public:
   explicit Reader(std::span<const uint8_t> b) : b_(b) {}
+  // A reader over the tail of a larger message that starts `base` bytes in:
+  // error messages give positions in the whole message.
+  Reader(std::span<const uint8_t> b, size_t base) : b_(b), base_(base) {}
   template <typename T>
   Status Get(T* v, const char* what) {
     if (b_.size() - pos_ < sizeof(T)) return Truncated(what);
@@ -84,6 +87,11 @@ class Reader {
     if ((b_.size() - pos_) / sizeof(float) < *n) return Truncated(what);
     *offset = pos_;
     pos_ += *n * sizeof(float);
+    return Status::Ok();
+  }
+  Status SkipBytes(size_t n, const char* what) {
+    if (b_.size() - pos_ < n) return Truncated(what);
+    pos_ += n;
     return Status::Ok();
   }
   Status GetString(std::string* s, const char* what) {
@@ -122,10 +130,11 @@ class Reader {
 
  private:
   Status Truncated(const char* what) const {
-    return DataLoss(std::string("update payload truncated while reading ") + what + " at byte " + std::to_string(pos_) +
-                    " of " + std::to_string(b_.size()));
+    return DataLoss(std::string("update payload truncated while reading ") + what + " at byte " +
+                    std::to_string(base_ + pos_) + " of " + std::to_string(base_ + b_.size()));
   }
   std::span<const uint8_t> b_;
+  size_t base_ = 0;
   size_t pos_ = 0;
 };
 

@@ -196,15 +196,27 @@ class AggregatorService::TaskWriter final : public grpc::ServerWriteReactor<grpc
 
 namespace {
 
+// Where an upload's bytes go: the first `prefix_len` to `prefix`, the rest to
+// `body` (UpdateCodec::InPlacePrefixBytes: a dense update's floats land at
+// body[0], ready to become the delta).
+struct IngestTarget {
+  uint8_t* prefix = nullptr;
+  int64_t prefix_len = 0;
+  uint8_t* body = nullptr;
+  int64_t total = 0;   // declared bytes
+  int64_t filled = 0;  // bytes received so far
+};
+
 // Parses one ResultChunk that must carry data: its bytes field is copied from
-// gRPC's receive slices straight to `dst` (at most `room` bytes; the length is
-// checked before any byte is copied). Unknown fields are skipped, as protobuf
-// does; a header, two data fields or malformed framing are errors.
-Status ReadDataChunk(grpc::ByteBuffer* bb, uint8_t* dst, int64_t room, int64_t* copied, uint32_t* version) {
+// gRPC's receive slices straight into `t` (the length is checked against what
+// is left of the declared total before any byte is copied). Unknown fields
+// are skipped, as protobuf does; a header, two data fields or malformed
+// framing are errors.
+Status ReadDataChunk(grpc::ByteBuffer* bb, IngestTarget& t, uint32_t* version) {
   using WFL = google::protobuf::internal::WireFormatLite;
   grpc::ProtoBufferReader reader(bb);
   google::protobuf::io::CodedInputStream in(&reader);
-  *copied = -1;
+  bool data = false;
   *version = 0;
   while (const uint32_t tag = in.ReadTag()) {
     const int field = WFL::GetTagFieldNumber(tag);
@@ -213,11 +225,21 @@ Status ReadDataChunk(grpc::ByteBuffer* bb, uint8_t* dst, int64_t room, int64_t* 
       if (!in.ReadVarint32(version)) return InvalidArgument("malformed protocol_version in a data chunk");
     } else if (field == 3 && type == WFL::WIRETYPE_LENGTH_DELIMITED) {
       uint32_t len = 0;
-      if (*copied >= 0) return InvalidArgument("two data fields in one chunk");
+      if (data) return InvalidArgument("two data fields in one chunk");
       if (!in.ReadVarint32(&len)) return InvalidArgument("malformed data length in a chunk");
-      if (static_cast<int64_t>(len) > room) return InvalidArgument("more bytes than the declared total_bytes");
-      if (!in.ReadRaw(dst, static_cast<int>(len))) return InvalidArgument("a data chunk shorter than its length");
-      *copied = len;
+      if (static_cast<int64_t>(len) > t.total - t.filled)
+        return InvalidArgument("more bytes than the declared total_bytes");
+      int64_t left = len;
+      if (t.filled < t.prefix_len) {
+        const int64_t k = std::min(left, t.prefix_len - t.filled);
+        if (!in.ReadRaw(t.prefix + t.filled, static_cast<int>(k)))
+          return InvalidArgument("a data chunk shorter than its length");
+        t.filled += k, left -= k;
+      }
+      if (left > 0 && !in.ReadRaw(t.body + (t.filled - t.prefix_len), static_cast<int>(left)))
+        return InvalidArgument("a data chunk shorter than its length");
+      t.filled += left;
+      data = true;
     } else if (field == 2) {
       return InvalidArgument("a second header in one upload");
     } else if (!WFL::SkipField(&in, tag)) {
@@ -225,7 +247,7 @@ Status ReadDataChunk(grpc::ByteBuffer* bb, uint8_t* dst, int64_t room, int64_t* 
     }
   }
   if (!in.ConsumedEntireMessage()) return InvalidArgument("malformed chunk");
-  if (*copied < 0) return InvalidArgument("a chunk without data");
+  if (!data) return InvalidArgument("a chunk without data");
   return Status::Ok();
 }
 
@@ -257,14 +279,11 @@ class AggregatorService::ResultReader final : public grpc::ServerReadReactor<grp
       svc_->Post([this] { Admit(); });
       return;
     }
-    int64_t n = 0;
     uint32_t version = 0;
-    Status st = ReadDataChunk(&in_, reinterpret_cast<uint8_t*>(buf_.data()) + filled_, header_.total_bytes() - filled_,
-                              &n, &version);
+    Status st = ReadDataChunk(&in_, target_, &version);
     in_.Clear();
     if (st.ok()) st = CheckVersion(version, "SubmitResult");
     if (!st.ok()) return Reject(st.WithContext(Who()));
-    filled_ += n;
     StartRead(&in_);
   }
   void OnDone() override { delete this; }
@@ -279,7 +298,10 @@ class AggregatorService::ResultReader final : public grpc::ServerReadReactor<grp
     if (!st.ok()) return Reject(st);
     svc_->uploads_.Acquire(header_.total_bytes(), [this] {
       held_ = header_.total_bytes();
-      buf_ = svc_->TakeBuffer(held_);
+      const int64_t prefix = std::min<int64_t>({static_cast<int64_t>(svc_->coord_->ingest_prefix_bytes()),
+                                                static_cast<int64_t>(sizeof(prefix_)), held_});
+      buf_ = svc_->TakeBuffer(held_ - prefix);
+      target_ = IngestTarget{prefix_, prefix, reinterpret_cast<uint8_t*>(buf_.data()), held_, 0};
       // "Go": the initial metadata tells the client its upload is admitted.
       // A client waits for it before sending data, so uploads queued for the
       // budget hold no bytes in the server (nor in gRPC's stream windows).
@@ -290,12 +312,14 @@ class AggregatorService::ResultReader final : public grpc::ServerReadReactor<grp
 
   void EndOfStream() {
     if (!have_header_) return Reject(InvalidArgument("SubmitResult: stream ended before the header"));
-    if (filled_ != header_.total_bytes())
-      return Reject(DataLoss(Who() + ": upload truncated: received " + std::to_string(filled_) + " of " +
+    if (target_.filled != header_.total_bytes())
+      return Reject(DataLoss(Who() + ": upload truncated: received " + std::to_string(target_.filled) + " of " +
                              std::to_string(header_.total_bytes()) + " bytes"));
     svc_->Post([this] {
-      Status st = svc_->coord_->SubmitInPlace(header_.client_id(), header_.round(), header_.task_id(), buf_,
-                                              static_cast<size_t>(filled_));
+      const size_t prefix = static_cast<size_t>(target_.prefix_len);
+      Status st = svc_->coord_->SubmitInPlace(header_.client_id(), header_.round(), header_.task_id(),
+                                              std::span<const uint8_t>(prefix_, prefix), buf_,
+                                              static_cast<size_t>(target_.filled) - prefix);
       Release();
       if (!st.ok()) return Reject(st);
       reply_msg_.set_protocol_version(kProtocolVersion);
@@ -346,7 +370,8 @@ class AggregatorService::ResultReader final : public grpc::ServerReadReactor<grp
   bool have_header_ = false;
   int64_t held_ = 0;  // upload budget held
   std::vector<float> buf_;  // total_bytes() of room once admitted
-  int64_t filled_ = 0;
+  uint8_t prefix_[64];       // the upload's first ingest_prefix_bytes()
+  IngestTarget target_;      // where the next data bytes go
 };
 
 std::vector<float> AggregatorService::TakeBuffer(int64_t bytes) {

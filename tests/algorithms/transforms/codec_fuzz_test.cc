@@ -172,11 +172,12 @@ TEST_F(CodecFuzz, RandomMutationsNeverCrash) {
   EXPECT_LT(accepted, total / 2);
 }
 
-// The server decodes dense uploads in place (UpdateCodec::DecodeInPlace: the
-// ingest buffer becomes the delta). Against Decode as the reference, on the
-// valid message, every truncation and random mutations: the same outcome and
-// the same error; the buffer is taken over only on success and untouched
-// (byte for byte) otherwise.
+// The server decodes uploads in place (UpdateCodec::DecodeInPlace): the
+// first InPlacePrefixBytes() bytes arrive apart, the rest in a float buffer
+// that a dense update's delta takes over (its floats land at body[0]: no copy).
+// Against Decode as the reference, on the valid message, every truncation and
+// random mutations: the same outcome and the same error message; the buffer
+// is taken over only on success and untouched (byte for byte) otherwise.
 TEST(DenseInPlace, MatchesDecodeOnValidAndHostileBytes) {
   ParamLayout layout;
   layout.Add("w", {kD});
@@ -190,16 +191,19 @@ TEST(DenseInPlace, MatchesDecodeOnValidAndHostileBytes) {
   u.steps = 4;
   u.train_loss = 0.625;
   const std::vector<uint8_t> good = codec.Encode(u, ctx).value();
-  auto storage_of = [](std::span<const uint8_t> b) {
-    std::vector<float> s((b.size() + 3) / 4 + 1, -1.0f);
-    std::memcpy(s.data(), b.data(), b.size());
-    return s;
+  ASSERT_EQ(codec.InPlacePrefixBytes(), 40u);  // header 32 + count 8: the floats start there
+  // Split as the server's ingest does: prefix, then the body at the buffer's start.
+  auto split = [&](std::span<const uint8_t> b) {
+    const size_t p = std::min(b.size(), codec.InPlacePrefixBytes());
+    std::vector<float> body((b.size() - p + 3) / 4 + 1, -1.0f);
+    if (b.size() > p) std::memcpy(body.data(), b.data() + p, b.size() - p);
+    return std::make_pair(b.first(p), body);
   };
   auto check = [&](std::span<const uint8_t> b, const std::string& what) {
     auto ref = codec.Decode(b, kD, ctx);
-    std::vector<float> storage = storage_of(b);
+    auto [prefix, storage] = split(b);
     const std::vector<float> before = storage;
-    auto got = codec.DecodeInPlace(storage, b.size(), kD, ctx);
+    auto got = codec.DecodeInPlace(prefix, storage, b.size() - prefix.size(), kD, ctx);
     ASSERT_EQ(ref.ok(), got.ok()) << what;
     if (!ref.ok()) {
       EXPECT_EQ(ref.status().ToString(), got.status().ToString()) << what;
@@ -219,10 +223,11 @@ TEST(DenseInPlace, MatchesDecodeOnValidAndHostileBytes) {
     EXPECT_EQ(ref->train_loss, got->train_loss) << what;
   };
   check(good, "valid");
-  ASSERT_EQ(codec.DecodeInPlace(*std::make_unique<std::vector<float>>(storage_of(good)), good.size(), kD, ctx)
-                .value()
-                .delta,
-            u.delta);
+  auto [prefix, body] = split(good);
+  const float* floats = body.data();
+  auto decoded = codec.DecodeInPlace(prefix, body, good.size() - prefix.size(), kD, ctx).value();
+  EXPECT_EQ(decoded.delta, u.delta);
+  EXPECT_EQ(decoded.delta.data(), floats);  // the buffer itself, not a copy
   for (size_t n = 0; n < good.size(); ++n) check(std::span<const uint8_t>(good.data(), n), "prefix " + std::to_string(n));
   RngStream rng(78, -1, -1, RngPurpose::kSynthetic);
   for (int trial = 0; trial < 2000; ++trial) {
