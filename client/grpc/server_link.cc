@@ -1,6 +1,9 @@
 #include "client/grpc/server_link.h"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/wire_format_lite.h>
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/support/proto_buffer_reader.h>
 
 #include <cstring>
 #include <fstream>
@@ -71,8 +74,14 @@ Result<ServerLink::Fetched> ServerLink::GetTask(int client, int wait_ms) {
   req.set_protocol_version(kProtocolVersion);
   req.set_client_id(client);
   req.set_wait_ms(wait_ms);
-  auto reader = stub_->GetTask(&ctx, req);
-  shoal::v1::TaskChunk chunk;
+  // Raw messages: data chunks are parsed here and their bytes copied once,
+  // from gRPC's receive slices into the model (the generated reader would
+  // copy them into a message first).
+  static const char kMethod[] = "/shoal.v1.Aggregator/GetTask";
+  grpc::internal::RpcMethod method(kMethod, grpc::internal::RpcMethod::SERVER_STREAMING, channel_);
+  std::unique_ptr<grpc::ClientReader<grpc::ByteBuffer>> reader(
+      grpc::internal::ClientReaderFactory<grpc::ByteBuffer>::Create(channel_.get(), method, &ctx, req));
+  grpc::ByteBuffer msg;
   Fetched f;
   shoal::v1::TaskHeader h;
   bool have_header = false;
@@ -83,11 +92,15 @@ Result<ServerLink::Fetched> ServerLink::GetTask(int client, int wait_ms) {
     std::vector<float>& v = i == 0 ? model : extras[i - 1];
     return {reinterpret_cast<char*>(v.data()), v.size() * sizeof(float)};
   };
-  while (reader->Read(&chunk)) {
-    if (chunk.protocol_version() != kProtocolVersion)
-      return FailedPrecondition("task stream: protocol_version " + std::to_string(chunk.protocol_version()));
-    if (chunk.has_header()) {
-      if (have_header) return InvalidArgument("task stream: a second header");
+  using WFL = google::protobuf::internal::WireFormatLite;
+  while (reader->Read(&msg)) {
+    if (!have_header) {
+      shoal::v1::TaskChunk chunk;
+      if (!grpc::SerializationTraits<shoal::v1::TaskChunk>::Deserialize(&msg, &chunk).ok())
+        return InvalidArgument("task stream: the first message does not parse");
+      if (chunk.protocol_version() != kProtocolVersion)
+        return FailedPrecondition("task stream: protocol_version " + std::to_string(chunk.protocol_version()));
+      if (!chunk.has_header()) return InvalidArgument("task stream: data before the header");
       h = chunk.header();
       have_header = true;
       if (h.num_params() < 0 || h.extra_names_size() != h.extra_sizes_size())
@@ -96,17 +109,35 @@ Result<ServerLink::Fetched> ServerLink::GetTask(int client, int wait_ms) {
       for (int i = 0; i < h.extra_sizes_size(); ++i) extras.emplace_back(static_cast<size_t>(h.extra_sizes(i)));
       continue;
     }
-    if (!have_header) return InvalidArgument("task stream: data before the header");
-    const std::string& d = chunk.data();
-    size_t off = 0;
-    while (off < d.size()) {
-      while (piece <= extras.size() && filled >= piece_bytes(piece).second) ++piece, filled = 0;
-      if (piece > extras.size()) return InvalidArgument("task stream: more data than the header announced");
-      auto [dst, size] = piece_bytes(piece);
-      const size_t n = std::min(size - filled, d.size() - off);
-      std::memcpy(dst + filled, d.data() + off, n);
-      filled += n, off += n;
+    grpc::ProtoBufferReader zin(&msg);
+    google::protobuf::io::CodedInputStream in(&zin);
+    uint32_t version = 0;
+    bool data = false;
+    while (const uint32_t tag = in.ReadTag()) {
+      const int field = WFL::GetTagFieldNumber(tag);
+      if (field == 1 && WFL::GetTagWireType(tag) == WFL::WIRETYPE_VARINT) {
+        if (!in.ReadVarint32(&version)) return InvalidArgument("task stream: malformed chunk");
+      } else if (field == 3 && WFL::GetTagWireType(tag) == WFL::WIRETYPE_LENGTH_DELIMITED && !data) {
+        uint32_t len = 0;
+        if (!in.ReadVarint32(&len)) return InvalidArgument("task stream: malformed chunk");
+        for (size_t left = len; left > 0;) {
+          while (piece <= extras.size() && filled >= piece_bytes(piece).second) ++piece, filled = 0;
+          if (piece > extras.size()) return InvalidArgument("task stream: more data than the header announced");
+          auto [dst, size] = piece_bytes(piece);
+          const size_t n = std::min(size - filled, left);
+          if (!in.ReadRaw(dst + filled, static_cast<int>(n))) return InvalidArgument("task stream: truncated chunk");
+          filled += n, left -= n;
+        }
+        data = true;
+      } else if (field == 2 || field == 3) {
+        return InvalidArgument("task stream: a second header or two data fields in one chunk");
+      } else if (!WFL::SkipField(&in, tag)) {
+        return InvalidArgument("task stream: malformed chunk");
+      }
     }
+    msg.Clear();
+    if (!in.ConsumedEntireMessage()) return InvalidArgument("task stream: malformed chunk");
+    if (version != kProtocolVersion) return FailedPrecondition("task stream: protocol_version " + std::to_string(version));
   }
   RETURN_IF_ERROR(FromGrpc(reader->Finish()));
   if (!have_header) return DataLoss("task stream ended without a header");
