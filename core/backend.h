@@ -187,10 +187,11 @@ class Backend {
                                      std::span<float> x) const;
 };
 
-// Registered backend names, in preference order for "auto" (CPU last).
+// Registered backend names.
 std::vector<std::string> BackendNames();
-// Returns the named backend: "auto" (cuda when compiled in and a device is
-// present, else cpu_simd), "cpu" (= cpu_simd), "cpu_simd", "cpu_ref", "cuda"
+// Returns the named backend: "auto" (= cpu_simd: the CUDA backend, which
+// copies host memory per op, is chosen only by name; backend_registry.cc gives
+// the measurement), "cpu" (= cpu_simd), "cpu_simd", "cpu_ref", "cuda"
 // (an error naming the reason when CUDA is not compiled in or no device).
 // Backends are process-lifetime singletons; the pointer is never null on success.
 Result<const Backend*> GetBackend(std::string_view name);
