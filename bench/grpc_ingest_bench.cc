@@ -89,6 +89,7 @@ int Serve(int clients, int64_t params, int rounds, const std::string& certs, con
   parts.client_samples.assign(static_cast<size_t>(clients), 1);
   parts.initial.assign(static_cast<size_t>(params), 0.0f);
   parts.sink = &sink;
+  server::ConfigureServerAllocator(params * 4);  // as shoal-server, once the model is known
   auto s = server::GrpcServer::Start(cfg, certs.empty(), false, std::move(parts));
   if (!s.ok()) {
     spdlog::error("{}", s.status().ToString());

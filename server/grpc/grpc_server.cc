@@ -7,6 +7,7 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
+#include <algorithm>
 #include <fstream>
 #include <malloc.h>
 #include <future>
@@ -46,9 +47,9 @@ Result<std::shared_ptr<grpc::ServerCredentials>> Credentials(const ServerConfig&
 
 }  // namespace
 
-void ConfigureServerAllocator() {
+void ConfigureServerAllocator(int64_t update_bytes) {
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  mallopt(M_TRIM_THRESHOLD, 64 << 20);
+  mallopt(M_TRIM_THRESHOLD, static_cast<int>(std::clamp<int64_t>(2 * update_bytes, 8 << 20, 64 << 20)));
   mallopt(M_ARENA_MAX, 1);
 }
 

@@ -28,16 +28,17 @@ struct ServerParts {
   Evaluator evaluate;
 };
 
-// Sets glibc malloc for a server process (call once, first thing in main):
-// allocations up to 32 MiB (gRPC's chunk slices, update-sized buffers) come
-// from the heap rather than a fresh mmap each; up to 64 MiB of freed heap
-// stays mapped, so the next upload reuses warm pages (page faults and unmaps
-// cost more than the copies: perf, bench_grpc_ingest); and one arena for all
-// threads, so an upload buffer freed on the event loop is reused by the next
-// allocation whatever thread makes it (per-thread arenas kept 30 MB more
-// resident with 200 clients, at the same ingest rate). Peak memory stays
-// bounded by the upload budget and the transport quota, not the clients.
-void ConfigureServerAllocator();
+// Sets glibc malloc for a server process: call once first thing in main, and
+// again with the update size once the model is known. Allocations up to
+// 32 MiB (gRPC's chunk slices, update-sized buffers) come from the heap
+// rather than a fresh mmap each; freed heap up to two update sizes (at least
+// 8 MiB, at most 64 MiB) stays mapped, so the next upload reuses warm pages
+// (page faults and unmaps cost more than the copies: perf, bench_grpc_ingest)
+// while what is kept stays a fixed multiple of the model; and one arena for
+// all threads, so an upload buffer freed on the event loop is reused by the
+// next allocation whatever thread makes it (per-thread arenas kept 30 MB more
+// resident with 200 clients, at the same ingest rate).
+void ConfigureServerAllocator(int64_t update_bytes = 0);
 
 class GrpcServer {
  public:

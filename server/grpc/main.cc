@@ -96,6 +96,7 @@ int CmdRun(const std::string& scenario, const std::vector<std::string>& sets, co
   const int64_t eval_max = sc->eval_max_samples;
   parts.evaluate = [&proto, &be, &test, eval_max](std::span<const float> p) { return Evaluate(proto, be, test, eval_max, p); };
 
+  server::ConfigureServerAllocator(exp->model->num_params() * static_cast<int64_t>(sizeof(float)));
   auto srv = server::GrpcServer::Start(*cfg, insecure, resume, std::move(parts));
   if (!srv.ok()) return Fail(srv.status());
   if (!port_file.empty()) {  // for launchers that asked for port 0
