@@ -263,6 +263,9 @@ Status Coordinator::Drain(bool flush) {
     spdlog::debug("round {}: commit task {} of client {}", r.round, r.task_id, r.client);
     sctx_.now_us = clock_.NowUs();
     RETURN_IF_ERROR(Carry(algorithm_.strategy->OnResult(std::move(r), sctx_)));
+    // OnResult takes the result by reference: what the strategy did not move
+    // out of it (FedAvg keeps nothing) goes back to the link for reuse.
+    if (r.update.delta.capacity() > 0) link_.Recycle(std::move(r.update.delta));
   }
   return Status::Ok();
 }

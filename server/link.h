@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "algorithms/types.h"
 
@@ -35,6 +36,10 @@ class ClientLink {
   virtual void Withdraw(int client, uint64_t task_id) = 0;
   // Training ended: tell every client to exit.
   virtual void Finish() = 0;
+  // A committed update's delta that the strategy left behind (FedAvg adds it
+  // to its sum and keeps nothing): the link may reuse the buffer for the next
+  // upload instead of allocating and zero-filling a new one. Default: drop it.
+  virtual void Recycle(std::vector<float>&& /*buffer*/) {}
 };
 
 }  // namespace shoal::server

@@ -70,6 +70,7 @@ class AggregatorService final : public AggregatorBase, public ClientLink {
   void Send(std::shared_ptr<const Task> task) override;
   void Withdraw(int client, uint64_t task_id) override;
   void Finish() override;
+  void Recycle(std::vector<float>&& buffer) override { ReturnBuffer(std::move(buffer)); }
 
   // Event-loop thread: clients told that training finished.
   int finished_notified() const { return static_cast<int>(notified_.size()); }
@@ -110,8 +111,9 @@ class AggregatorService final : public AggregatorBase, public ClientLink {
   Gate downloads_;  // task streams being written
   // Ingest buffers are float vectors so a dense update is decoded in place
   // and becomes the delta (Coordinator::SubmitInPlace). Buffers a codec left
-  // (compressed updates) are kept for reuse, at most the upload budget in all
-  // (event-loop thread).
+  // (compressed updates) and deltas the strategy left (Recycle) are kept for
+  // reuse, at most the upload budget in all (event-loop thread): a reused
+  // buffer needs no allocation, no page faults and no zero-fill.
   std::vector<std::vector<float>> spare_;
   std::vector<float> TakeBuffer(int64_t bytes);
   void ReturnBuffer(std::vector<float> b);
