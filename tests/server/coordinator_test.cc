@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -28,6 +29,8 @@ struct RecordingLink final : ClientLink {
   void Send(std::shared_ptr<const Task> t) override { latest[t->client] = t; }
   void Withdraw(int, uint64_t) override {}
   void Finish() override { ++finished; }
+  std::vector<std::vector<float>> recycled;  // deltas handed back after commit
+  void Recycle(std::vector<float>&& b) override { recycled.push_back(std::move(b)); }
 };
 
 // FedAvg over 3 parameters; clients 0..2 hold 3, 1, 2 samples.
@@ -78,6 +81,11 @@ TEST(Coordinator, FedAvgRoundIsTheSampleWeightedMean) {
   EXPECT_FLOAT_EQ(g[0], 1 + 9.0f / 6);
   EXPECT_FLOAT_EQ(g[1], 1 + 4.0f / 6);
   EXPECT_FLOAT_EQ(g[2], 1 + 12.0f / 6);
+  // FedAvg keeps no delta: each committed update's buffer went back to the
+  // link for reuse (in commit order, the simulator's), its values still in it.
+  auto recycled = f.link.recycled;
+  std::sort(recycled.begin(), recycled.end());
+  EXPECT_EQ(recycled, (std::vector<std::vector<float>>{{0, 0, 6}, {0, 4, 0}, {3, 0, 0}}));
 }
 
 TEST(Coordinator, DoesNotStartBeforeEveryClientJoined) {
