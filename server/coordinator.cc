@@ -182,21 +182,46 @@ Status Coordinator::Admit(int client, int64_t round, uint64_t task_id, int64_t t
 
 Status Coordinator::Submit(int client, int64_t round, uint64_t task_id, std::span<const uint8_t> bytes) {
   return Ingest(client, round, task_id, static_cast<int64_t>(bytes.size()), [&](const TransformContext& tc) {
-    return algorithm_.pipeline->Decode(bytes, layout_.total_size(), tc);
+    Checked c{algorithm_.pipeline->Decode(bytes, layout_.total_size(), tc), Status::Ok()};
+    c.verdict = Validate(c.update, client, round);
+    return c;
   });
 }
 
 Status Coordinator::SubmitInPlace(int client, int64_t round, uint64_t task_id, std::span<const uint8_t> prefix,
                                   std::vector<float>& body, size_t body_bytes) {
-  if (body_bytes > body.size() * sizeof(float)) return InvalidArgument("SubmitInPlace: body_bytes exceeds the body");
-  return Ingest(client, round, task_id, static_cast<int64_t>(prefix.size() + body_bytes),
-                [&](const TransformContext& tc) {
-                  return algorithm_.pipeline->DecodeInPlace(prefix, body, body_bytes, layout_.total_size(), tc);
-                });
+  Checked c = DecodeAndCheck(client, round, task_id, prefix, body, body_bytes);
+  return SubmitChecked(client, round, task_id, static_cast<int64_t>(prefix.size() + body_bytes), std::move(c));
+}
+
+Coordinator::Checked Coordinator::DecodeAndCheck(int client, int64_t round, uint64_t task_id,
+                                                 std::span<const uint8_t> prefix, std::vector<float>& body,
+                                                 size_t body_bytes) const {
+  if (body_bytes > body.size() * sizeof(float))
+    return {InvalidArgument("DecodeAndCheck: body_bytes exceeds the body"), Status::Ok()};
+  const TransformContext tc{sctx_.backend, &layout_, opts_.seed, round, client, task_id};
+  Checked c{algorithm_.pipeline->DecodeInPlace(prefix, body, body_bytes, layout_.total_size(), tc), Status::Ok()};
+  c.verdict = Validate(c.update, client, round);
+  return c;
+}
+
+Status Coordinator::SubmitChecked(int client, int64_t round, uint64_t task_id, int64_t nbytes, Checked checked) {
+  return Ingest(client, round, task_id, nbytes, [&](const TransformContext&) { return std::move(checked); });
+}
+
+Status Coordinator::Validate(const Result<ClientUpdate>& u, int client, int64_t round) const {
+  if (!u.ok()) return u.status().WithContext(Who(client, round));
+  if (static_cast<int64_t>(u->delta.size()) != layout_.total_size())
+    return InvalidArgument(Who(client, round) + ": update has " + std::to_string(u->delta.size()) +
+                           " parameters, expected " + std::to_string(layout_.total_size()));
+  if (!AllFinite(u->delta)) return InvalidArgument(Who(client, round) + ": update.delta contains NaN/Inf; rejected");
+  for (const auto& [k, v] : u->extras)
+    if (!AllFinite(v)) return InvalidArgument(Who(client, round) + ": update extra '" + k + "' contains NaN/Inf");
+  return Status::Ok();
 }
 
 Status Coordinator::Ingest(int client, int64_t round, uint64_t task_id, int64_t nbytes,
-                           const std::function<Result<ClientUpdate>(const TransformContext&)>& decode) {
+                           const std::function<Checked(const TransformContext&)>& decode) {
   Seen(client);
   RETURN_IF_ERROR(Admit(client, round, task_id, nbytes));
   const InFlight& f = inflight_.at(task_id);
@@ -206,19 +231,9 @@ Status Coordinator::Ingest(int client, int64_t round, uint64_t task_id, int64_t 
     return Unavailable(Who(client, round) + ": reorder buffer full (" + std::to_string(buffer_.size()) +
                        " results ahead of their turn); retry");
   TransformContext tc{sctx_.backend, &layout_, opts_.seed, f.task->round, client, task_id};
-  Result<ClientUpdate> u = decode(tc);
-  Status bad;
-  if (!u.ok()) {
-    bad = u.status().WithContext(Who(client, round));
-  } else if (static_cast<int64_t>(u->delta.size()) != layout_.total_size()) {
-    bad = InvalidArgument(Who(client, round) + ": update has " + std::to_string(u->delta.size()) +
-                          " parameters, expected " + std::to_string(layout_.total_size()));
-  } else if (!AllFinite(u->delta)) {
-    bad = InvalidArgument(Who(client, round) + ": update.delta contains NaN/Inf; rejected");
-  } else {
-    for (const auto& [k, v] : u->extras)
-      if (!AllFinite(v)) bad = InvalidArgument(Who(client, round) + ": update extra '" + k + "' contains NaN/Inf");
-  }
+  Checked c = decode(tc);
+  Result<ClientUpdate>& u = c.update;
+  const Status bad = c.verdict;
   received_.insert(task_id);
   if (!bad.ok()) {
     spdlog::warn("{}", bad.message());

@@ -87,6 +87,18 @@ class Coordinator {
   // delta (UpdateCodec::DecodeInPlace); what it leaves is the caller's.
   Status SubmitInPlace(int client, int64_t round, uint64_t task_id, std::span<const uint8_t> prefix,
                        std::vector<float>& body, size_t body_bytes);
+  // SubmitInPlace in two halves. DecodeAndCheck decodes and validates (size,
+  // NaN/Inf) without touching the coordinator's state, so it may run on any
+  // thread (the gRPC server runs it on the thread that received the upload);
+  // SubmitChecked then admits and commits on the coordinator's thread, and
+  // the verdict counts exactly as if Submit had found it.
+  struct Checked {
+    Result<ClientUpdate> update;
+    Status verdict;  // OK, or why the update is rejected
+  };
+  Checked DecodeAndCheck(int client, int64_t round, uint64_t task_id, std::span<const uint8_t> prefix,
+                         std::vector<float>& body, size_t body_bytes) const;
+  Status SubmitChecked(int client, int64_t round, uint64_t task_id, int64_t nbytes, Checked checked);
   size_t ingest_prefix_bytes() const { return algorithm_.pipeline->codec().InPlacePrefixBytes(); }
   // The task failed on the client's side (reported or detected).
   Status Fail(int client, uint64_t task_id, Status reason);
@@ -104,9 +116,11 @@ class Coordinator {
   Status WriteCheckpoint() const;
 
  private:
-  // Admission, decode (by `decode`), the NaN/Inf guard and commit of one upload.
+  // Admission, decode and check (by `decode`), and commit of one upload.
   Status Ingest(int client, int64_t round, uint64_t task_id, int64_t nbytes,
-                const std::function<Result<ClientUpdate>(const TransformContext&)>& decode);
+                const std::function<Checked(const TransformContext&)>& decode);
+  // Decode errors, size and the NaN/Inf guard (any thread).
+  Status Validate(const Result<ClientUpdate>& u, int client, int64_t round) const;
   struct InFlight {
     std::shared_ptr<const Task> task;
     std::pair<int64_t, uint64_t> order;  // (virtual arrival us, dispatch seq)

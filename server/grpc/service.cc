@@ -315,11 +315,16 @@ class AggregatorService::ResultReader final : public grpc::ServerReadReactor<grp
     if (target_.filled != header_.total_bytes())
       return Reject(DataLoss(Who() + ": upload truncated: received " + std::to_string(target_.filled) + " of " +
                              std::to_string(header_.total_bytes()) + " bytes"));
-    svc_->Post([this] {
-      const size_t prefix = static_cast<size_t>(target_.prefix_len);
-      Status st = svc_->coord_->SubmitInPlace(header_.client_id(), header_.round(), header_.task_id(),
-                                              std::span<const uint8_t>(prefix_, prefix), buf_,
-                                              static_cast<size_t>(target_.filled) - prefix);
+    // Decode and check here, on the gRPC thread that received the upload (the
+    // pipeline is const and thread-safe): the event loop only admits and
+    // commits, so uploads are checked in parallel with the aggregation.
+    const size_t prefix = static_cast<size_t>(target_.prefix_len);
+    auto checked = std::make_shared<Coordinator::Checked>(svc_->coord_->DecodeAndCheck(
+        header_.client_id(), header_.round(), header_.task_id(), std::span<const uint8_t>(prefix_, prefix), buf_,
+        static_cast<size_t>(target_.filled) - prefix));
+    svc_->Post([this, checked] {
+      Status st = svc_->coord_->SubmitChecked(header_.client_id(), header_.round(), header_.task_id(),
+                                              target_.filled, std::move(*checked));
       Release();
       if (!st.ok()) return Reject(st);
       reply_msg_.set_protocol_version(kProtocolVersion);
