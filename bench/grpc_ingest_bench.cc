@@ -90,6 +90,7 @@ int Serve(int clients, int64_t params, int rounds, const std::string& certs, con
   parts.initial.assign(static_cast<size_t>(params), 0.0f);
   parts.sink = &sink;
   server::ConfigureServerAllocator(params * 4);  // as shoal-server, once the model is known
+  if (k.mmap_threshold > 0) mallopt(M_MMAP_THRESHOLD, k.mmap_threshold);  // the --mmap-threshold knob wins
   auto s = server::GrpcServer::Start(cfg, certs.empty(), false, std::move(parts));
   if (!s.ok()) {
     spdlog::error("{}", s.status().ToString());

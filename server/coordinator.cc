@@ -188,12 +188,6 @@ Status Coordinator::Submit(int client, int64_t round, uint64_t task_id, std::spa
   });
 }
 
-Status Coordinator::SubmitInPlace(int client, int64_t round, uint64_t task_id, std::span<const uint8_t> prefix,
-                                  std::vector<float>& body, size_t body_bytes) {
-  Checked c = DecodeAndCheck(client, round, task_id, prefix, body, body_bytes);
-  return SubmitChecked(client, round, task_id, static_cast<int64_t>(prefix.size() + body_bytes), std::move(c));
-}
-
 Coordinator::Checked Coordinator::DecodeAndCheck(int client, int64_t round, uint64_t task_id,
                                                  std::span<const uint8_t> prefix, std::vector<float>& body,
                                                  size_t body_bytes) const {

@@ -81,17 +81,15 @@ class Coordinator {
   // accepted (committed or buffered); otherwise the status says why it was
   // rejected.
   Status Submit(int client, int64_t round, uint64_t task_id, std::span<const uint8_t> bytes);
-  // Submit of an upload received into an ingest buffer: its first
+  // An upload received into an ingest buffer, in two halves: its first
   // ingest_prefix_bytes() bytes in `prefix`, the rest (`body_bytes`) at the
-  // start of `body`. The codec may decode in place and take `body` over as the
-  // delta (UpdateCodec::DecodeInPlace); what it leaves is the caller's.
-  Status SubmitInPlace(int client, int64_t round, uint64_t task_id, std::span<const uint8_t> prefix,
-                       std::vector<float>& body, size_t body_bytes);
-  // SubmitInPlace in two halves. DecodeAndCheck decodes and validates (size,
-  // NaN/Inf) without touching the coordinator's state, so it may run on any
-  // thread (the gRPC server runs it on the thread that received the upload);
-  // SubmitChecked then admits and commits on the coordinator's thread, and
-  // the verdict counts exactly as if Submit had found it.
+  // start of `body`. DecodeAndCheck decodes (in place: the codec may take
+  // `body` over as the delta, UpdateCodec::DecodeInPlace; what it leaves is
+  // the caller's) and validates (size, NaN/Inf) without touching the
+  // coordinator's state, so it may run on any thread (the gRPC server runs it
+  // on the thread that received the upload); SubmitChecked then admits and
+  // commits on the coordinator's thread, and the verdict counts exactly as if
+  // Submit had found it.
   struct Checked {
     Result<ClientUpdate> update;
     Status verdict;  // OK, or why the update is rejected

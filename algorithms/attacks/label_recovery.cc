@@ -90,6 +90,23 @@ Result<std::vector<int32_t>> RecoverLabelsYin(const ParamLayout& layout, std::sp
   return labels;
 }
 
+namespace {
+
+// LLG's counting step (Wainakh et al.): until `batch` labels are out, take
+// the class with the most negative remaining row sum and remove one
+// example's impact `m` (< 0) from it. Returns the labels sorted.
+std::vector<int32_t> FillByImpact(std::vector<double> g, double m, int batch, std::vector<int32_t> labels) {
+  while (static_cast<int>(labels.size()) < batch) {
+    const size_t j = static_cast<size_t>(std::min_element(g.begin(), g.end()) - g.begin());
+    labels.push_back(static_cast<int32_t>(j));
+    g[j] -= m;
+  }
+  std::sort(labels.begin(), labels.end());
+  return labels;
+}
+
+}  // namespace
+
 Result<std::vector<int32_t>> RecoverLabelsLlg(const ParamLayout& layout, std::span<const double> grad, int batch) {
   ASSIGN_OR_RETURN(std::vector<double> g, ClassifierRowSums(layout, grad));
   const double classes = static_cast<double>(g.size());
@@ -102,13 +119,7 @@ Result<std::vector<int32_t>> RecoverLabelsLlg(const ParamLayout& layout, std::sp
       labels.push_back(static_cast<int32_t>(j));
       g[j] -= m;
     }
-  while (static_cast<int>(labels.size()) < batch) {
-    const size_t j = static_cast<size_t>(std::min_element(g.begin(), g.end()) - g.begin());
-    labels.push_back(static_cast<int32_t>(j));
-    g[j] -= m;
-  }
-  std::sort(labels.begin(), labels.end());
-  return labels;
+  return FillByImpact(std::move(g), m, batch, std::move(labels));
 }
 
 Result<std::vector<double>> ClassifierRowSums(const ParamLayout& layout, std::span<const double> grad) {
@@ -133,13 +144,7 @@ Result<std::vector<int32_t>> RecoverLabelsLlgPlus(const ParamLayout& layout, std
   if (!(m < 0)) return RecoverLabelsLlg(layout, grad, batch);  // degenerate dummy statistics
   for (size_t j = 0; j < c; ++j) g[j] -= s[j];
   std::vector<int32_t> labels;
-  while (static_cast<int>(labels.size()) < batch) {
-    const size_t j = static_cast<size_t>(std::min_element(g.begin(), g.end()) - g.begin());
-    labels.push_back(static_cast<int32_t>(j));
-    g[j] -= m;
-  }
-  std::sort(labels.begin(), labels.end());
-  return labels;
+  return FillByImpact(std::move(g), m, batch, std::move(labels));
 }
 
 double LabelMultisetAccuracy(std::vector<int32_t> guess, std::vector<int32_t> truth) {

@@ -110,7 +110,7 @@ class AggregatorService final : public AggregatorBase, public ClientLink {
   Gate uploads_;    // bytes of upload buffers
   Gate downloads_;  // task streams being written
   // Ingest buffers are float vectors so a dense update is decoded in place
-  // and becomes the delta (Coordinator::SubmitInPlace). Buffers a codec left
+  // and becomes the delta (Coordinator::DecodeAndCheck). Buffers a codec left
   // (compressed updates) and deltas the strategy left (Recycle) are kept for
   // reuse, at most the upload budget in all (event-loop thread): a reused
   // buffer needs no allocation, no page faults and no zero-fill.
