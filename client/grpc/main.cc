@@ -25,6 +25,7 @@
 
 #include "client/grpc/client_loop.h"
 #include "core/backend_cpu_simd.h"
+#include "proto/grpc_runtime.h"
 #include "sim/scenario.h"
 
 namespace fs = std::filesystem;
@@ -89,6 +90,7 @@ Result<client::LinkOptions> LoadClientConfig(const std::string& path, client::Re
 }  // namespace
 
 int main(int argc, char** argv) {
+  shoal::ConfigureGrpcRuntime();
   CLI::App app{"shoal-client: a federated learning client"};
   std::string address, data, config;
   std::vector<std::string> sets;

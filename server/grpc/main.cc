@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "core/backend_cpu_simd.h"
+#include "proto/grpc_runtime.h"
 #include "server/checkpoint.h"
 #include "server/grpc/certs.h"
 #include "server/grpc/grpc_server.h"
@@ -146,6 +147,7 @@ int CmdRun(const std::string& scenario, const std::vector<std::string>& sets, co
 }  // namespace
 
 int main(int argc, char** argv) {
+  shoal::ConfigureGrpcRuntime();
   shoal::server::ConfigureServerAllocator();
   spdlog::set_pattern("[%H:%M:%S.%e] [server] [%^%l%$] %v");
   CLI::App app{"shoal-server: federated aggregation server"};
