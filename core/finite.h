@@ -25,4 +25,17 @@ inline bool AllFinite(std::span<const float> v) {
   return true;
 }
 
+// The number of leading finite values of `v` (v.size() when all are):
+// AllFinite's block scan, then the first non-finite value of the first bad block.
+inline size_t FinitePrefix(std::span<const float> v) {
+  constexpr size_t kBlock = 4096;
+  for (size_t i = 0; i < v.size(); i += kBlock) {
+    const size_t end = std::min(v.size(), i + kBlock);
+    if (AllFinite(v.subspan(i, end - i))) continue;
+    for (size_t j = i; j < end; ++j)
+      if ((std::bit_cast<uint32_t>(v[j]) & 0x7f800000u) == 0x7f800000u) return j;
+  }
+  return v.size();
+}
+
 }  // namespace shoal

@@ -190,12 +190,15 @@ Status Coordinator::Submit(int client, int64_t round, uint64_t task_id, std::spa
 
 Coordinator::Checked Coordinator::DecodeAndCheck(int client, int64_t round, uint64_t task_id,
                                                  std::span<const uint8_t> prefix, std::vector<float>& body,
-                                                 size_t body_bytes) const {
+                                                 size_t body_bytes, size_t known_finite) const {
   if (body_bytes > body.size() * sizeof(float))
     return {InvalidArgument("DecodeAndCheck: body_bytes exceeds the body"), Status::Ok()};
   const TransformContext tc{sctx_.backend, &layout_, opts_.seed, round, client, task_id};
+  const float* body_data = body.data();
   Checked c{algorithm_.pipeline->DecodeInPlace(prefix, body, body_bytes, layout_.total_size(), tc), Status::Ok()};
-  c.verdict = Validate(c.update, client, round);
+  // The codec took `body` over as the delta: the caller's check covers it.
+  const bool known = c.update.ok() && c.update->delta.data() == body_data && known_finite >= c.update->delta.size();
+  c.verdict = Validate(c.update, client, round, known);
   return c;
 }
 
@@ -203,12 +206,13 @@ Status Coordinator::SubmitChecked(int client, int64_t round, uint64_t task_id, i
   return Ingest(client, round, task_id, nbytes, [&](const TransformContext&) { return std::move(checked); });
 }
 
-Status Coordinator::Validate(const Result<ClientUpdate>& u, int client, int64_t round) const {
+Status Coordinator::Validate(const Result<ClientUpdate>& u, int client, int64_t round,
+                             bool delta_known_finite) const {
   if (!u.ok()) return u.status().WithContext(Who(client, round));
   if (static_cast<int64_t>(u->delta.size()) != layout_.total_size())
     return InvalidArgument(Who(client, round) + ": update has " + std::to_string(u->delta.size()) +
                            " parameters, expected " + std::to_string(layout_.total_size()));
-  if (!AllFinite(u->delta)) return InvalidArgument(Who(client, round) + ": update.delta contains NaN/Inf; rejected");
+  if (!delta_known_finite && !AllFinite(u->delta)) return InvalidArgument(Who(client, round) + ": update.delta contains NaN/Inf; rejected");
   for (const auto& [k, v] : u->extras)
     if (!AllFinite(v)) return InvalidArgument(Who(client, round) + ": update extra '" + k + "' contains NaN/Inf");
   return Status::Ok();

@@ -89,13 +89,16 @@ class Coordinator {
   // coordinator's state, so it may run on any thread (the gRPC server runs it
   // on the thread that received the upload); SubmitChecked then admits and
   // commits on the coordinator's thread, and the verdict counts exactly as if
-  // Submit had found it.
+  // Submit had found it. `known_finite`: the caller has checked that the
+  // first known_finite floats of `body` are finite (the gRPC server does so
+  // chunk by chunk while they are in cache); a delta that is `body` itself
+  // then skips that part of the NaN/Inf scan. 0 checks everything here.
   struct Checked {
     Result<ClientUpdate> update;
     Status verdict;  // OK, or why the update is rejected
   };
   Checked DecodeAndCheck(int client, int64_t round, uint64_t task_id, std::span<const uint8_t> prefix,
-                         std::vector<float>& body, size_t body_bytes) const;
+                         std::vector<float>& body, size_t body_bytes, size_t known_finite = 0) const;
   Status SubmitChecked(int client, int64_t round, uint64_t task_id, int64_t nbytes, Checked checked);
   size_t ingest_prefix_bytes() const { return algorithm_.pipeline->codec().InPlacePrefixBytes(); }
   // The task failed on the client's side (reported or detected).
@@ -118,7 +121,8 @@ class Coordinator {
   Status Ingest(int client, int64_t round, uint64_t task_id, int64_t nbytes,
                 const std::function<Checked(const TransformContext&)>& decode);
   // Decode errors, size and the NaN/Inf guard (any thread).
-  Status Validate(const Result<ClientUpdate>& u, int client, int64_t round) const;
+  // `delta_known_finite`: skip the NaN/Inf scan of u->delta (its caller checked it).
+  Status Validate(const Result<ClientUpdate>& u, int client, int64_t round, bool delta_known_finite = false) const;
   struct InFlight {
     std::shared_ptr<const Task> task;
     std::pair<int64_t, uint64_t> order;  // (virtual arrival us, dispatch seq)

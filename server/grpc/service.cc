@@ -9,6 +9,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 
+#include "core/finite.h"
+
 namespace shoal::server {
 
 using shoal::v1::ResultChunk;
@@ -284,6 +286,7 @@ class AggregatorService::ResultReader final : public grpc::ServerReadReactor<grp
     in_.Clear();
     if (st.ok()) st = CheckVersion(version, "SubmitResult");
     if (!st.ok()) return Reject(st.WithContext(Who()));
+    CheckFinite();
     StartRead(&in_);
   }
   void OnDone() override { delete this; }
@@ -310,6 +313,17 @@ class AggregatorService::ResultReader final : public grpc::ServerReadReactor<grp
     });
   }
 
+  // NaN/Inf scan of the body's floats that this chunk completed, while they
+  // are still in cache; stops at the first non-finite value (the full check
+  // in DecodeAndCheck then finds and reports it).
+  void CheckFinite() {
+    if (finite_stopped_ || target_.filled <= target_.prefix_len) return;
+    const size_t whole = static_cast<size_t>(target_.filled - target_.prefix_len) / sizeof(float);
+    const size_t n = FinitePrefix(std::span<const float>(buf_.data() + finite_, whole - finite_));
+    finite_ += n;
+    finite_stopped_ = finite_ < whole;
+  }
+
   void EndOfStream() {
     if (!have_header_) return Reject(InvalidArgument("SubmitResult: stream ended before the header"));
     if (target_.filled != header_.total_bytes())
@@ -321,7 +335,7 @@ class AggregatorService::ResultReader final : public grpc::ServerReadReactor<grp
     const size_t prefix = static_cast<size_t>(target_.prefix_len);
     auto checked = std::make_shared<Coordinator::Checked>(svc_->coord_->DecodeAndCheck(
         header_.client_id(), header_.round(), header_.task_id(), std::span<const uint8_t>(prefix_, prefix), buf_,
-        static_cast<size_t>(target_.filled) - prefix));
+        static_cast<size_t>(target_.filled) - prefix, finite_));
     svc_->Post([this, checked] {
       Status st = svc_->coord_->SubmitChecked(header_.client_id(), header_.round(), header_.task_id(),
                                               target_.filled, std::move(*checked));
@@ -377,6 +391,8 @@ class AggregatorService::ResultReader final : public grpc::ServerReadReactor<grp
   std::vector<float> buf_;  // total_bytes() of room once admitted
   uint8_t prefix_[64];       // the upload's first ingest_prefix_bytes()
   IngestTarget target_;      // where the next data bytes go
+  size_t finite_ = 0;        // leading floats of buf_ checked finite (CheckFinite)
+  bool finite_stopped_ = false;
 };
 
 std::vector<float> AggregatorService::TakeBuffer(int64_t bytes) {

@@ -1,6 +1,7 @@
-// AllFinite (core/finite.h), the guard between an update and a global model:
-// checked against std::isfinite element by element, with a non-finite value
-// placed at every position of a vector that spans several of its blocks.
+// AllFinite and FinitePrefix (core/finite.h), the guard between an update
+// and a global model: checked against std::isfinite element by element, with
+// non-finite values placed at every position of a vector that spans several
+// of their blocks.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -43,6 +44,31 @@ TEST(AllFinite, AgreesWithIsfiniteAtEveryPosition) {
   std::vector<float> last = v;
   last.back() = kBad[0];
   EXPECT_FALSE(AllFinite(last));
+}
+
+size_t ReferencePrefix(const std::vector<float>& v) {
+  size_t n = 0;
+  while (n < v.size() && std::isfinite(v[n])) ++n;
+  return n;
+}
+
+TEST(FinitePrefix, IsTheIndexOfTheFirstNonFiniteValue) {
+  std::vector<float> v(9000);
+  for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>(i % 5) * 1e30f - 2e30f;
+  EXPECT_EQ(FinitePrefix(v), v.size());
+  EXPECT_EQ(FinitePrefix(std::vector<float>{}), 0u);
+  const float kNaN = std::numeric_limits<float>::quiet_NaN(), kInf = std::numeric_limits<float>::infinity();
+  for (size_t at = 0; at < v.size(); at += (at > 4090 && at < 4100) ? 1 : 89) {
+    std::vector<float> w = v;
+    w[at] = (at % 2) ? kNaN : -kInf;
+    // A second bad value further on must not move the answer.
+    if (at + 5000 < w.size()) w[at + 5000] = kInf;
+    ASSERT_EQ(FinitePrefix(w), ReferencePrefix(w)) << "at " << at;
+    ASSERT_EQ(FinitePrefix(w), at);
+    // A span starting past the bad value sees only what follows it.
+    ASSERT_EQ(FinitePrefix(std::span<const float>(w).subspan(at + 1)),
+              ReferencePrefix(std::vector<float>(w.begin() + static_cast<long>(at) + 1, w.end())));
+  }
 }
 
 }  // namespace

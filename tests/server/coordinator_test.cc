@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <limits>
 
@@ -156,6 +157,36 @@ TEST(Coordinator, RejectsBadResultsAndKeepsTheModel) {
   ASSERT_TRUE(f.Submit(2, {0, 0, 6}, 2).ok());
   EXPECT_EQ(f.coord->rounds_done(), 2);
   EXPECT_FLOAT_EQ((*f.coord->global_model().params)[0], 1 + 18.0f / 6);
+}
+
+// DecodeAndCheck's `known_finite`: the caller's NaN/Inf scan of the body is
+// used only for a delta that is the body itself and only as far as it went.
+TEST(Coordinator, KnownFiniteSkipsOnlyTheScannedPartOfAnInPlaceDelta) {
+  Fixture f;
+  f.StartAll({1, 2, 3});
+  const Task& t = *f.link.latest.at(0);
+  const size_t head = f.coord->ingest_prefix_bytes();
+  ASSERT_EQ(head, 40u);  // the dense codec's fixed head
+  auto check = [&](std::vector<float> delta, size_t known, bool split) {
+    const std::vector<uint8_t> bytes = f.Encode(0, std::move(delta));
+    const size_t k = split ? head : 0;  // no split: the codec decodes a copy
+    std::vector<float> body((bytes.size() - k + 3) / 4 + 1);
+    std::memcpy(body.data(), bytes.data() + k, bytes.size() - k);
+    return f.coord
+        ->DecodeAndCheck(0, t.round, t.task_id, std::span<const uint8_t>(bytes.data(), k), body, bytes.size() - k,
+                         known)
+        .verdict;
+  };
+  const float kNaN = std::nanf("");
+  EXPECT_TRUE(check({1, 2, 3}, 0, true).ok());
+  EXPECT_EQ(check({1, kNaN, 3}, 0, true).code(), StatusCode::kInvalidArgument);
+  // Scanned up to the NaN, not past it: still rejected.
+  EXPECT_EQ(check({1, kNaN, 3}, 1, true).code(), StatusCode::kInvalidArgument);
+  // The whole delta vouched for: the scan is skipped (the caller's word is
+  // the contract; the gRPC server scans each chunk as it lands).
+  EXPECT_TRUE(check({1, kNaN, 3}, 3, true).ok());
+  // Decoded into a new vector: the caller's scan does not cover it.
+  EXPECT_EQ(check({1, kNaN, 3}, 3, false).code(), StatusCode::kInvalidArgument);
 }
 
 TEST(Coordinator, OversizedUploadRefusedFromTheHeader) {
