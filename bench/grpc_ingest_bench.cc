@@ -6,13 +6,17 @@
 // TCP sockets over loopback (the same N connections each writing the same
 // bytes to one reading process) measured in the same run. The server's peak
 // RSS is split into a fixed part (the same server and clients with a
-// 1000-parameter model) and the part that scales with the model.
+// 1000-parameter model) and the part above it; the server's CPU time per
+// update (downloads included) is less sensitive to other load on the
+// machine than the rates; a second run with a model of
+// twice the size fits RSS = slope x model + intercept (--fit 0 skips it).
 //
-//   bench_grpc_ingest [--clients 200] [--params 1000000] [--rounds 3]
+//   bench_grpc_ingest [--clients 200] [--params 1000000] [--rounds 3] [--fit 1]
 //   SHOAL_BENCH_WINDOWS=1 prints the upload windows (CLOCK_MONOTONIC) to
 //   filter a `perf record -k CLOCK_MONOTONIC -a` profile to uploads alone.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -30,6 +34,7 @@
 #include <thread>
 
 #include "client/grpc/server_link.h"
+#include "proto/grpc_runtime.h"
 #include "server/grpc/certs.h"
 #include "server/grpc/grpc_server.h"
 
@@ -107,6 +112,7 @@ int Serve(int clients, int64_t params, int rounds, const std::string& certs, con
 struct Figures {
   double seconds = 0;  // summed upload phases
   int64_t bytes = 0, updates = 0, rss_kb = 0;
+  double server_cpu_s = 0;  // the server process's user + system CPU time, start to exit
 };
 
 // Plain TCP: `clients` connections, each writes `bytes` per round; one
@@ -240,8 +246,11 @@ Figures Grpc(const std::string& self, int clients, int64_t params, int rounds, c
     });
   for (auto& t : threads) t.join();
   int status = 0;
-  ::waitpid(child, &status, 0);
+  rusage ru{};
+  ::wait4(child, &status, 0, &ru);
   Figures fig;
+  fig.server_cpu_s = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                     1e-6 * static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
   for (const auto& [lo, hi] : phase) fig.seconds += std::chrono::duration<double>(hi - lo).count();
   // SHOAL_BENCH_WINDOWS=1: the upload windows on CLOCK_MONOTONIC (steady_clock
   // here), for `perf record -k CLOCK_MONOTONIC` profiles of uploads alone.
@@ -264,6 +273,8 @@ void Print(const char* name, const Figures& f, const Figures& base, int64_t fixe
   const double base_gbs = static_cast<double>(base.bytes) / base.seconds / 1e9;
   std::printf("%-14s %10.1f updates/s  %7.3f GB/s  %5.1f%% of plain socket", name,
               static_cast<double>(f.updates) / f.seconds, gbs, 100.0 * gbs / base_gbs);
+  if (f.server_cpu_s > 0)
+    std::printf("  server CPU %.2f ms/update", 1e3 * f.server_cpu_s / static_cast<double>(f.updates));
   if (f.rss_kb > 0) std::printf("  server peak RSS %.1f MB", static_cast<double>(f.rss_kb) / 1024.0);
   if (f.rss_kb > 0 && fixed_kb > 0 && model_mb > 0) {
     const double above = static_cast<double>(f.rss_kb - fixed_kb) / 1024.0;
@@ -271,6 +282,17 @@ void Print(const char* name, const Figures& f, const Figures& base, int64_t fixe
                 above / model_mb);
   }
   std::printf("\n");
+}
+
+// Peak RSS at model sizes m and 2m: slope (model sizes per model) and
+// intercept of the line through both points; the rate of the 2m run too.
+void PrintFit(const char* name, const Figures& f1, const Figures& f2, double model_mb) {
+  const double r1 = static_cast<double>(f1.rss_kb) / 1024.0, r2 = static_cast<double>(f2.rss_kb) / 1024.0;
+  const double slope = (r2 - r1) / model_mb, intercept = r1 - slope * model_mb;
+  std::printf("%-14s RSS fit over %.1f and %.1f MB models: %.1f and %.1f MB -> %.2f x model + %.1f MB (target "
+              "slope < 4); %.3f GB/s at %.1f MB\n",
+              name, model_mb, 2 * model_mb, r1, r2, slope, intercept,
+              static_cast<double>(f2.bytes) / f2.seconds / 1e9, 2 * model_mb);
 }
 
 }  // namespace
@@ -294,11 +316,15 @@ int main(int argc, char** argv) {
   app.add_option("--port-file", port_file);
   app.add_option("--rss-file", rss_file);
   app.add_option("--certs", certs);
+  int fit = 1;
+  app.add_option("--fit", fit, "also run gRPC with a model of 2 x --params to fit RSS = slope x model + intercept "
+                               "(1, default) or not (0)");
   std::string only = "insecure,tls";
   app.add_option("--only", only, "gRPC transports to run: insecure,tls (the plain socket always runs)");
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::warn);
-  // As shoal-server does (the clients in this process too).
+  // As shoal-server and shoal-client do (the clients in this process too).
+  ConfigureGrpcRuntime();
   server::ConfigureServerAllocator();
   if (k.mmap_threshold > 0) mallopt(M_MMAP_THRESHOLD, k.mmap_threshold);
   if (mode == "serve") return Serve(clients, params, rounds, certs, port_file, rss_file, k);
@@ -325,6 +351,14 @@ int main(int argc, char** argv) {
   Figures fixed, fixed_tls;
   if (insecure.updates > 0) fixed = Grpc(self, clients, 1000, rounds, "", k);
   if (tls.updates > 0) fixed_tls = Grpc(self, clients, 1000, rounds, cert_dir, k);
+  // The slope: the same runs with a model twice the size. A 1000-parameter
+  // model leaves gRPC's receive buffers nearly idle, but under a stream of
+  // 1 MiB chunks they hold a few MB whatever the model size; the fit
+  // RSS = slope x model + intercept over the two sizes separates what
+  // scales with the model from that load-dependent constant.
+  Figures insecure2, tls2;
+  if (fit && insecure.updates > 0) insecure2 = Grpc(self, clients, 2 * params, rounds, "", k);
+  if (fit && tls.updates > 0) tls2 = Grpc(self, clients, 2 * params, rounds, cert_dir, k);
   Figures after = PlainSocket(clients, bytes, rounds);
   Figures plain{before.seconds + after.seconds, before.bytes + after.bytes, before.updates + after.updates, 0};
   Print("plain (before)", before, plain);
@@ -333,6 +367,8 @@ int main(int argc, char** argv) {
   const double model_mb = static_cast<double>(bytes) / 1048576.0;
   if (insecure.updates > 0) Print("grpc insecure", insecure, plain, fixed.rss_kb, model_mb);
   if (tls.updates > 0) Print("grpc tls", tls, plain, fixed_tls.rss_kb, model_mb);
+  if (insecure2.updates > 0) PrintFit("grpc insecure", insecure, insecure2, model_mb);
+  if (tls2.updates > 0) PrintFit("grpc tls", tls, tls2, model_mb);
   std::printf("model %.1f MB; fixed = peak RSS of the same server with a 1000-parameter model; "
               "RSS target < 4 x model + fixed overhead\n", model_mb);
   fs::remove_all(cert_dir);
