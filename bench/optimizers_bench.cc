@@ -22,7 +22,10 @@
 // HVP rows are listed for reference. Cache caveat: at 1M parameters a 4 MB
 // memcpy (S = 4) runs from L3 on this machine while the 8 and 12 MB copies
 // of larger states do not, so "x memcpy" favours the larger states; "x
-// memcpy(T)" compares like with like.
+// memcpy(T)" compares like with like. adam8bit (class elem, blocks of 256)
+// moves only ~16 B/param, so its "x memcpy" (against 2 x 2.04 B) is large
+// by construction; "x memcpy(T)" is its gate. Its quantized tensors run
+// through Backend::Adam8bitStep (cpu_simd: core/backend_cpu_simd_adam8bit.cc).
 //
 //   bench_optimizers [--backend cpu_simd] [--only adam,adamw] [--rounds 15]
 #include <algorithm>

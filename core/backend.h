@@ -44,13 +44,14 @@ enum class Op : int {
   kCountSketchUnapply,
   kRandomSketchApply,
   kRandomSketchUnapply,
+  kAdam8bitStep,
   kCount
 };
 inline constexpr std::array<std::string_view, static_cast<int>(Op::kCount)> kOpNames = {
     "gemm", "im2col", "col2im", "softmax_xent", "axpy", "scale", "weighted_accumulate",
     "dot", "squared_norm", "clip_by_norm", "gaussian_fill", "sgd_step", "momentum_step", "adam_step",
     "quantize_int8", "dequantize_int8", "count_sketch_apply", "count_sketch_unapply",
-    "random_sketch_apply", "random_sketch_unapply"};
+    "random_sketch_apply", "random_sketch_unapply", "adam8bit_step"};
 static_assert(kOpNames.size() == static_cast<size_t>(Op::kCount));
 
 enum class DType : int { kF32, kF64 };
@@ -63,6 +64,16 @@ struct AdamStepParams {
   float lr = 1e-3f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f, weight_decay = 0.0f;
   bool decoupled = false;
   int64_t step = 1;
+};
+
+// One 8-bit Adam step (Dettmers et al. 2022; algorithms/optimizers/adam8bit.cc)
+// with both moments stored as codes of the dynamic maps (core/dynamic_quant.h)
+// scaled per block by absmax.
+struct Adam8bitStepParams {
+  float step = 1e-3f;   // lr / (1 - beta1^t)
+  float rsbc2 = 1.0f;   // 1 / sqrt(1 - beta2^t)
+  float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f, weight_decay = 0.0f;  // coupled (L2) decay
+  int64_t block = 256;  // entries per absmax block, in [1, 256]
 };
 
 // Geometry of a 2-D convolution on one image (NCHW, square stride/padding).
@@ -152,6 +163,21 @@ class Backend {
   // Fused Adam/AdamW step over p, g, m, v in one pass.
   virtual void AdamStep(const AdamStepParams& h, std::span<const float> g, std::span<float> m, std::span<float> v,
                         std::span<float> p) const = 0;
+  // 8-bit Adam over one tensor of n = p.size() entries, block by block
+  // (block b: entries [b*block, min((b+1)*block, n))): m = b1 cs[qm] absm +
+  // (1-b1) d, v = b2 cu[qv] absv + (1-b2) d^2 with d = g + wd p (cs, cu: the
+  // signed and unsigned dynamic maps); p -= step m / (sqrt(v) rsbc2 + eps);
+  // absm/absv = the block's max |m| / max v (a max over bit patterns); qm/qv =
+  // the nearest codes of m / absm and v / absv (NearestCodeReference; 0 when
+  // the absmax is 0), except that a positive v never takes the zero code but
+  // the next one. Fresh state (codes of 0, absmax 0) dequantizes to exactly 0.
+  // Bit-identical on every CPU backend and target for finite inputs (codes of
+  // NaN moments are unspecified); the op is single-threaded.
+  // REQUIRES g, qm, qv of size n; absm, absv of size ceil(n / block);
+  // 1 <= block <= 256.
+  virtual void Adam8bitStep(const Adam8bitStepParams& h, std::span<const float> g, std::span<float> p,
+                            std::span<uint8_t> qm, std::span<uint8_t> qv, std::span<float> absm,
+                            std::span<float> absv) const = 0;
 
   // The ops below check their shapes and return InvalidArgument on mismatch;
   // the defaults answer Unimplemented (Supports() is false for them).

@@ -1,8 +1,10 @@
 #include "core/backend_cpu_ref.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 
+#include "core/dynamic_quant.h"
 #include "core/ref_kernels.h"
 #include "core/rng.h"
 
@@ -92,6 +94,35 @@ void CpuRefBackend::AdamStep(const AdamStepParams& h, std::span<const float> g, 
     m[i] = mi;
     v[i] = vi;
     p[i] = pi - step_size * mi / (std::sqrt(vi) * inv_sqrt_bc2 + h.eps);
+  }
+}
+
+void CpuRefBackend::Adam8bitStep(const Adam8bitStepParams& h, std::span<const float> g, std::span<float> p,
+                                 std::span<uint8_t> qm, std::span<uint8_t> qv, std::span<float> absm,
+                                 std::span<float> absv) const {
+  const float *cs = dq::SignedMap().data(), *cu = dq::UnsignedMap().data();
+  const float b1 = h.beta1, c1 = 1.0f - h.beta1, b2 = h.beta2, c2 = 1.0f - h.beta2, wd = h.weight_decay;
+  const int64_t size = static_cast<int64_t>(p.size());
+  const uint8_t zero_v = dq::UnsignedQuantizer()(0.0f);
+  float m[256], v[256];
+  for (int64_t b0 = 0, blk = 0; b0 < size; b0 += h.block, ++blk) {
+    const int64_t n = std::min(h.block, size - b0);
+    const float am0 = absm[blk], av0 = absv[blk];
+    uint32_t max_m = 0, max_v = 0;
+    for (int64_t j = 0; j < n; ++j) {
+      const size_t i = static_cast<size_t>(b0 + j);
+      const float gi = g[i] + wd * p[i];
+      const float mj = b1 * cs[qm[i]] * am0 + c1 * gi, vj = b2 * cu[qv[i]] * av0 + c2 * gi * gi;
+      p[i] -= h.step * mj / (std::sqrt(vj) * h.rsbc2 + h.eps);
+      m[j] = mj, v[j] = vj;
+      max_m = std::max(max_m, std::bit_cast<uint32_t>(std::fabs(mj)));
+      max_v = std::max(max_v, std::bit_cast<uint32_t>(vj));  // vj >= +0
+    }
+    const float new_am = std::bit_cast<float>(max_m), new_av = std::bit_cast<float>(max_v);
+    const float im = new_am > 0 ? 1.0f / new_am : 0.0f, iv = new_av > 0 ? 1.0f / new_av : 0.0f;
+    dq::SignedQuantizer().Quantize(m, im, qm.data() + b0, n, -1);
+    dq::UnsignedQuantizer().Quantize(v, iv, qv.data() + b0, n, zero_v);  // a positive v never takes code 0
+    absm[blk] = new_am, absv[blk] = new_av;
   }
 }
 

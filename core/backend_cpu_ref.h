@@ -37,6 +37,10 @@ class CpuRefBackend : public Backend {
                     std::span<float> b, std::span<float> p) const override;
   void AdamStep(const AdamStepParams& h, std::span<const float> g, std::span<float> m, std::span<float> v,
                 std::span<float> p) const override;
+  // The scalar loop with the table quantizer of core/dynamic_quant.h.
+  void Adam8bitStep(const Adam8bitStepParams& h, std::span<const float> g, std::span<float> p,
+                    std::span<uint8_t> qm, std::span<uint8_t> qv, std::span<float> absm,
+                    std::span<float> absv) const override;
   // Compression ops: backend_cpu_ref_compress.cc.
   Status QuantizeInt8(std::span<const float> x, int64_t block, std::array<uint32_t, 2> key, uint64_t offset,
                       std::span<int8_t> q, std::span<float> scales) const override;

@@ -166,6 +166,11 @@ void CpuSimdBackend::AdamStep(const AdamStepParams& h, std::span<const float> g,
   simd::AdamStep(h.beta1, h.beta2, h.eps, step_size, inv_sqrt_bc2, decay, l2, g.data(), m.data(), v.data(),
                  p.data(), p.size());
 }
+void CpuSimdBackend::Adam8bitStep(const Adam8bitStepParams& h, std::span<const float> g, std::span<float> p,
+                                  std::span<uint8_t> qm, std::span<uint8_t> qv, std::span<float> absm,
+                                  std::span<float> absv) const {
+  simd::Adam8bitStep(h, g.data(), p.data(), qm.data(), qv.data(), absm.data(), absv.data(), p.size());
+}
 Status CpuSimdBackend::QuantizeInt8(std::span<const float> x, int64_t block, std::array<uint32_t, 2> key,
                                     uint64_t offset, std::span<int8_t> q, std::span<float> scales) const {
   RETURN_IF_ERROR(backend_checks::Quantize("quantize_int8", x.size(), block, q.size(), scales.size()));

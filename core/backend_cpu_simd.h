@@ -9,6 +9,8 @@
 // - im2col/col2im: row copies with the padding ranges computed once per row
 //   instead of a bounds test per element; same values and summation order as
 //   cpu_ref, so bit-identical.
+// - 8-bit Adam: a gather-free Highway kernel (backend_cpu_simd_adam8bit.cc),
+//   bit-identical to cpu_ref.
 // - Softmax cross-entropy: float rows with Highway's vector exp (the double
 //   overload stays the reference loop).
 // Deterministic: no op depends on the number of threads or on the target
@@ -49,6 +51,9 @@ class CpuSimdBackend final : public CpuRefBackend {
                     std::span<float> b, std::span<float> p) const override;
   void AdamStep(const AdamStepParams& h, std::span<const float> g, std::span<float> m, std::span<float> v,
                 std::span<float> p) const override;
+  void Adam8bitStep(const Adam8bitStepParams& h, std::span<const float> g, std::span<float> p,
+                    std::span<uint8_t> qm, std::span<uint8_t> qv, std::span<float> absm,
+                    std::span<float> absv) const override;
   Status QuantizeInt8(std::span<const float> x, int64_t block, std::array<uint32_t, 2> key, uint64_t offset,
                       std::span<int8_t> q, std::span<float> scales) const override;
   Status DequantizeInt8(std::span<const int8_t> q, std::span<const float> scales, int64_t block,

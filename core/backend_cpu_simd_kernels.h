@@ -53,6 +53,15 @@ void MomentumStep(float lr, float mu, float wd, bool nesterov, bool first, const
 // step_size = lr / bc1, inv_sqrt_bc2 = 1 / sqrt(bc2), decay = 1 - lr wd (decoupled) or 1, l2 = wd (coupled) or 0.
 void AdamStep(float beta1, float beta2, float eps, float step_size, float inv_sqrt_bc2, float decay, float l2,
               const float* g, float* m, float* v, float* p, size_t n);
+// Backend::Adam8bitStep over n entries (shapes checked by the caller):
+// backend_cpu_simd_adam8bit.cc, bit-identical to cpu_ref on every target.
+void Adam8bitStep(const Adam8bitStepParams& h, const float* g, float* p, uint8_t* qm, uint8_t* qv, float* absm,
+                  float* absv, size_t n);
+// Its quantizer, exposed for the exactness test: q[i] = NearestCodeReference
+// of x[i] * scale in the signed (is_signed) or unsigned dynamic map
+// (core/dynamic_quant.h); lanes with x[i] > 0 whose code would be `bump`
+// take bump + 1 (-1: no bump). Any n; NaN is outside the contract.
+void DynamicQuantize(bool is_signed, const float* x, float scale, int32_t bump, uint8_t* q, size_t n);
 // Shapes are checked by the caller (core/backend_checks.h).
 void QuantizeInt8(const float* x, size_t n, int64_t block, std::array<uint32_t, 2> key, uint64_t offset,
                   int8_t* q, float* scales);

@@ -14,8 +14,10 @@
 // when p.numel() < min_8bit_size). On mlp that leaves the 200 x 10 output
 // layer in fp32 (2.104 B/param); scenarios/optimizers_8bit.yaml sets 1024 to
 // quantize it too (2.044 B/param). State: ~2 + 8/256 B/param plus 8 B per
-// entry of the small tensors. The nearest code comes from a bucket table
-// (dynamic_quant.h), bit-identical to searching the 256 codes.
+// entry of the small tensors. The quantized tensors run through
+// Backend::Adam8bitStep (one call per tensor; cpu_simd: a gather-free SIMD
+// kernel bit-identical to cpu_ref's scalar loop); a backend without the op
+// (cuda) hands it to cpu_simd on the same host memory.
 // One deviation from nearest rounding: a positive v never requantizes to the
 // zero code but to the smallest nonzero one (3.25e-7 absmax). Otherwise an
 // entry whose gradient is small relative to its block (v/absmax < 1.6e-7, e.g.
@@ -26,16 +28,12 @@
 #include <cmath>
 #include <cstring>
 
-#include "algorithms/optimizers/dynamic_quant.h"
 #include "algorithms/optimizers/factories.h"
+#include "core/backend.h"
+#include "core/dynamic_quant.h"
 
 namespace shoal {
 namespace {
-
-using dq::SignedMap;
-using dq::SignedQuantizer;
-using dq::UnsignedMap;
-using dq::UnsignedQuantizer;
 
 struct Segment {
   int64_t offset = 0, size = 0;  // into the flat parameter vector
@@ -46,8 +44,9 @@ struct Segment {
 
 class Adam8bitOptimizer final : public Optimizer {
  public:
-  Adam8bitOptimizer(const ParamLayout& layout, const HParams& h)
-      : b1_(static_cast<float>(h.at("beta1"))), b2_(static_cast<float>(h.at("beta2"))),
+  Adam8bitOptimizer(const ParamLayout& layout, const Backend& backend, const HParams& h)
+      : kernel_(backend.Supports(Op::kAdam8bitStep, DType::kF32) ? backend : *GetBackend("cpu_simd").value()),
+        b1_(static_cast<float>(h.at("beta1"))), b2_(static_cast<float>(h.at("beta2"))),
         eps_(static_cast<float>(h.at("eps"))), wd_(static_cast<float>(h.at("weight_decay"))),
         block_(static_cast<int64_t>(h.at("block_size"))) {
     const int64_t min_size = static_cast<int64_t>(h.at("min_8bit_size"));
@@ -64,9 +63,8 @@ class Adam8bitOptimizer final : public Optimizer {
       segs_.push_back(s);
     }
     // Code of 0 in each map, so that fresh state dequantizes to exactly zero.
-    qm_.assign(static_cast<size_t>(nq), SignedQuantizer()(0.0f));
-    zero_v_ = UnsignedQuantizer()(0.0f);
-    qv_.assign(static_cast<size_t>(nq), zero_v_);
+    qm_.assign(static_cast<size_t>(nq), dq::SignedQuantizer()(0.0f));
+    qv_.assign(static_cast<size_t>(nq), dq::UnsignedQuantizer()(0.0f));
     absm_.assign(static_cast<size_t>(nb), 0.0f);
     absv_.assign(static_cast<size_t>(nb), 0.0f);
     m32_.assign(static_cast<size_t>(nf), 0.0f);
@@ -90,11 +88,12 @@ class Adam8bitOptimizer final : public Optimizer {
         }
         continue;
       }
-      for (int64_t b0 = 0, blk = s.block_off; b0 < s.size; b0 += block_, ++blk) {
-        const int64_t n = std::min(block_, s.size - b0);
-        Block(p.data() + s.offset + b0, g.data() + s.offset + b0, qm_.data() + s.q_off + b0,
-              qv_.data() + s.q_off + b0, absm_[blk], absv_[blk], n, step, rsbc2);
-      }
+      const Adam8bitStepParams h{step, rsbc2, b1_, b2_, eps_, wd_, block_};
+      const auto q = static_cast<size_t>(s.q_off), n = static_cast<size_t>(s.size);
+      const auto blk = static_cast<size_t>(s.block_off), nb = static_cast<size_t>((s.size + block_ - 1) / block_);
+      kernel_.Adam8bitStep(h, g.subspan(static_cast<size_t>(s.offset), n), p.subspan(static_cast<size_t>(s.offset), n),
+                           std::span(qm_).subspan(q, n), std::span(qv_).subspan(q, n),
+                           std::span(absm_).subspan(blk, nb), std::span(absv_).subspan(blk, nb));
     }
   }
 
@@ -134,34 +133,9 @@ class Adam8bitOptimizer final : public Optimizer {
     return out;
   }
 
-  // One block: dequantize, fp32 Adam update of p, new absmax (an integer max
-  // over the bit patterns of |m| and v, which order like the floats and keep
-  // the loop vectorizable), requantize (dynamic_quant.h: table lookup, no search).
-  void Block(float* __restrict p, const float* __restrict g, uint8_t* __restrict qm, uint8_t* __restrict qv,
-             float& am, float& av, int64_t n, float step, float rsbc2) {
-    const float *__restrict cs = SignedMap().data(), *__restrict cu = UnsignedMap().data();
-    const float b1 = b1_, c1 = 1.0f - b1_, b2 = b2_, c2 = 1.0f - b2_, wd = wd_, eps = eps_, am0 = am, av0 = av;
-    float m[256], v[256];  // block_size <= 256 (registry check)
-    uint32_t max_m = 0, max_v = 0;
-    for (int64_t j = 0; j < n; ++j) {
-      const float gi = g[j] + wd * p[j];
-      const float mj = b1 * cs[qm[j]] * am0 + c1 * gi, vj = b2 * cu[qv[j]] * av0 + c2 * gi * gi;
-      p[j] -= step * mj / (std::sqrt(vj) * rsbc2 + eps);
-      m[j] = mj, v[j] = vj;
-      const uint32_t bm = std::bit_cast<uint32_t>(std::fabs(mj)), bv = std::bit_cast<uint32_t>(vj);  // vj >= +0
-      max_m = max_m < bm ? bm : max_m;
-      max_v = max_v < bv ? bv : max_v;
-    }
-    const float new_am = std::bit_cast<float>(max_m), new_av = std::bit_cast<float>(max_v);
-    const float im = new_am > 0 ? 1.0f / new_am : 0.0f, iv = new_av > 0 ? 1.0f / new_av : 0.0f;
-    SignedQuantizer().Quantize(m, im, qm, n, -1);
-    UnsignedQuantizer().Quantize(v, iv, qv, n, zero_v_);  // v > 0 never takes the zero code (file comment)
-    am = new_am, av = new_av;
-  }
-
+  const Backend& kernel_;  // runs Adam8bitStep; must outlive the optimizer (registry backends do)
   float b1_, b2_, eps_, wd_;
   int64_t block_;
-  uint8_t zero_v_ = 0;  // code of 0 in the unsigned map
   std::vector<Segment> segs_;
   std::vector<uint8_t> qm_, qv_;
   std::vector<float> absm_, absv_, m32_, v32_;
@@ -170,8 +144,8 @@ class Adam8bitOptimizer final : public Optimizer {
 
 }  // namespace
 
-std::unique_ptr<Optimizer> MakeAdam8bit(const ParamLayout& l, const Backend&, const HParams& h) {
-  return std::make_unique<Adam8bitOptimizer>(l, h);
+std::unique_ptr<Optimizer> MakeAdam8bit(const ParamLayout& l, const Backend& b, const HParams& h) {
+  return std::make_unique<Adam8bitOptimizer>(l, b, h);
 }
 
 }  // namespace shoal

@@ -92,7 +92,8 @@ class CudaBackend final : public Backend {
  public:
   explicit CudaBackend(const Backend& host) : host_(host) {}
   std::string_view name() const override { return "cuda"; }
-  bool Supports(Op, DType dtype) const override { return dtype == DType::kF32; }
+  // 8-bit Adam has no device kernel: callers run it on the host (cpu_simd).
+  bool Supports(Op op, DType dtype) const override { return dtype == DType::kF32 && op != Op::kAdam8bitStep; }
 
   void Gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
             const float* b, int64_t ldb, float beta, float* c, int64_t ldc) const override {
@@ -223,6 +224,12 @@ class CudaBackend final : public Backend {
     Download(m.data(), dm, n);
     Download(v.data(), dv, n);
     Download(p.data(), dp, n);
+  }
+  // Not a device op (Supports() says no): the host backend's kernel, on host memory.
+  void Adam8bitStep(const Adam8bitStepParams& h, std::span<const float> g, std::span<float> p,
+                    std::span<uint8_t> qm, std::span<uint8_t> qv, std::span<float> absm,
+                    std::span<float> absv) const override {
+    host_.Adam8bitStep(h, g, p, qm, qv, absm, absv);
   }
   Status QuantizeInt8(std::span<const float> x, int64_t block, std::array<uint32_t, 2> key, uint64_t offset,
                       std::span<int8_t> q, std::span<float> scales) const override {

@@ -3,15 +3,20 @@
 // every float within 300 ulps of every rounding boundary, a strided sweep of
 // all floats in [-4, 4], and the special values; plus the map's shape
 // (bitsandbytes create_dynamic_map: 256 sorted codes, extremes, smallest code).
+// The same checks for the vector quantizer of cpu_simd's 8-bit Adam kernel
+// (simd::DynamicQuantize, estimate + threshold) on every compiled CPU target.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <string>
 #include <vector>
 
-#include "algorithms/optimizers/dynamic_quant.h"
+#include "core/backend_cpu_simd_kernels.h"
+#include "core/dynamic_quant.h"
 
 namespace shoal::dq {
 namespace {
@@ -101,6 +106,83 @@ TEST(DynamicQuant, BlockQuantizeMatchesScalarAndBumpsPositiveZeros) {
   std::vector<float> y = {-0.7f, 0.3f, -2e-9f, 0.9f};
   s.Quantize(y.data(), 0.5f, out.data(), 4, -1);
   for (int i = 0; i < 4; ++i) EXPECT_EQ(out[i], NearestCodeReference(SignedMap(), y[i] * 0.5f)) << i;
+}
+
+// Every float within 300 ulps of every rounding boundary, every code, a
+// strided sweep of [-4, 4] and the special values: the inputs of the vector
+// quantizer's tests.
+std::vector<float> HardInputs(const CodeMap& code) {
+  std::vector<float> x;
+  for (int i = 0; i < 255; ++i) {
+    const float mid = code[i] + (code[i + 1] - code[i]) / 2.0f;
+    for (int d = -300; d <= 300; ++d) x.push_back(Next(mid, d));
+    // Relative offsets 2^-24 .. 2^-4: in and around the zone the vector
+    // quantizer hands to the exact fallback (kMargin of a cell).
+    for (int k = 4; k <= 24; ++k)
+      for (float f : {1.0f, 1.5f})
+        for (float sign : {-1.0f, 1.0f}) x.push_back(mid * (1.0f + sign * f * std::ldexp(1.0f, -k)));
+    x.push_back(code[i]);
+  }
+  x.push_back(code[255]);
+  for (uint32_t bits = 0; bits <= std::bit_cast<uint32_t>(4.0f); bits += 1009) {
+    x.push_back(std::bit_cast<float>(bits));
+    x.push_back(-std::bit_cast<float>(bits));
+  }
+  const float inf = std::numeric_limits<float>::infinity();
+  for (float v : {0.0f, -0.0f, 1e-45f, -1e-45f, 1.0f, -1.0f, 1.0000001f, -1.0000001f, 1e30f, -1e30f, inf, -inf,
+                  std::numeric_limits<float>::max(), -std::numeric_limits<float>::max()})
+    x.push_back(v);
+  return x;
+}
+
+// The compiled targets, and "best": the kernel's file also compiles AVX3_DL,
+// which only the default dispatch reaches.
+std::vector<std::string> Targets() {
+  std::vector<std::string> t = simd::AvailableTargets();
+  t.push_back("best");
+  return t;
+}
+
+TEST(DynamicQuant, VectorQuantizerEqualsNearestOnEveryTarget) {
+  for (const std::string& target : Targets()) {
+    ASSERT_TRUE(simd::SelectTarget(target).ok());
+    for (const MapCase& mc : Maps()) {
+      const bool is_signed = std::string(mc.name) == "signed";
+      const CodeMap& code = mc.map();
+      const std::vector<float> x = HardInputs(code);
+      std::vector<uint8_t> q(x.size() + 1, 0x5A);  // the extra byte guards the end
+      simd::DynamicQuantize(is_signed, x.data(), 1.0f, -1, q.data(), x.size());
+      ASSERT_EQ(q.back(), 0x5A) << target << " " << mc.name << ": wrote past the end";
+      for (size_t i = 0; i < x.size(); ++i)
+        ASSERT_EQ(q[i], NearestCodeReference(code, x[i])) << target << " " << mc.name << " x=" << x[i];
+      EXPECT_GT(x.size(), 200000u);
+    }
+  }
+  ASSERT_TRUE(simd::SelectTarget("best").ok());
+}
+
+// Scaling and the bump rule, against FastQuantizer::Quantize (itself checked
+// against the nearest-code rule above), on a length that leaves a ragged tail.
+TEST(DynamicQuant, VectorQuantizerScalesAndBumpsLikeTheScalarOne) {
+  std::vector<float> x = {0.0f, 1e-12f, 0.5f, 1.0f, 3e-7f, 1e-40f, -0.7f, 0.3f, -2e-9f, 0.9f, 2e-7f};
+  for (int i = 0; i < 40; ++i) x.push_back(std::ldexp(1.0f + 0.37f * static_cast<float>(i % 7), -i));
+  for (const std::string& target : Targets()) {
+    ASSERT_TRUE(simd::SelectTarget(target).ok());
+    for (float scale : {1.0f, 0.5f, 3.0f, 1e-3f}) {
+      for (const MapCase& mc : Maps()) {
+        const bool is_signed = std::string(mc.name) == "signed";
+        for (int32_t bump : {-1, static_cast<int32_t>(mc.quantizer()(0.0f))}) {
+          std::vector<uint8_t> want(x.size()), got(x.size());
+          for (size_t b = 0; b < x.size(); b += 256)
+            mc.quantizer().Quantize(x.data() + b, scale, want.data() + b,
+                                    static_cast<int64_t>(std::min<size_t>(256, x.size() - b)), bump);
+          simd::DynamicQuantize(is_signed, x.data(), scale, bump, got.data(), x.size());
+          EXPECT_EQ(got, want) << target << " " << mc.name << " scale=" << scale << " bump=" << bump;
+        }
+      }
+    }
+  }
+  ASSERT_TRUE(simd::SelectTarget("best").ok());
 }
 
 }  // namespace
