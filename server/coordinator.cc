@@ -212,7 +212,8 @@ Status Coordinator::Validate(const Result<ClientUpdate>& u, int client, int64_t 
   if (static_cast<int64_t>(u->delta.size()) != layout_.total_size())
     return InvalidArgument(Who(client, round) + ": update has " + std::to_string(u->delta.size()) +
                            " parameters, expected " + std::to_string(layout_.total_size()));
-  if (!delta_known_finite && !AllFinite(u->delta)) return InvalidArgument(Who(client, round) + ": update.delta contains NaN/Inf; rejected");
+  if (!delta_known_finite && !AllFinite(u->delta))
+    return InvalidArgument(Who(client, round) + ": update.delta contains NaN/Inf; rejected");
   for (const auto& [k, v] : u->extras)
     if (!AllFinite(v)) return InvalidArgument(Who(client, round) + ": update extra '" + k + "' contains NaN/Inf");
   return Status::Ok();

@@ -315,9 +315,11 @@ class AggregatorService::ResultReader final : public grpc::ServerReadReactor<grp
 
   // NaN/Inf scan of the body's floats that this chunk completed, while they
   // are still in cache; stops at the first non-finite value (the full check
-  // in DecodeAndCheck then finds and reports it).
+  // in DecodeAndCheck then finds and reports it). Only for a codec that
+  // decodes in place (a prefix kept apart): otherwise the body is not the
+  // delta and DecodeAndCheck scans the decoded update anyway.
   void CheckFinite() {
-    if (finite_stopped_ || target_.filled <= target_.prefix_len) return;
+    if (finite_stopped_ || target_.prefix_len == 0 || target_.filled <= target_.prefix_len) return;
     const size_t whole = static_cast<size_t>(target_.filled - target_.prefix_len) / sizeof(float);
     const size_t n = FinitePrefix(std::span<const float>(buf_.data() + finite_, whole - finite_));
     finite_ += n;
