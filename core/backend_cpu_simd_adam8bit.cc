@@ -96,8 +96,9 @@ HWY_INLINE void QuantizeStore(const Quantizer& t, VF x, VF scale, VI bump, uint8
   const VF xs = hn::Mul(x, scale);
   const VF y = kMirrored ? hn::Abs(xs) : hn::Max(xs, hn::Zero(d));
   // The binade (clamped biased exponent; the tables use its low 5 bits) gives the segment.
-  const VI b = hn::Min(hn::Max(hn::ShiftRight<23>(hn::BitCast(di, y)), hn::Set(di, dq::VectorQuantTables::kMinExponent)),
-                       hn::Set(di, dq::VectorQuantTables::kMinExponent + 31));
+  const VI b =
+      hn::Min(hn::Max(hn::ShiftRight<23>(hn::BitCast(di, y)), hn::Set(di, dq::VectorQuantTables::kMinExponent)),
+              hn::Set(di, dq::VectorQuantTables::kMinExponent + 31));
   const auto above = hn::Ge(y, t.binade_hi(b));
   const auto tie = hn::Eq(y, t.binade_tie(b));
   const VI one = hn::Set(di, 1), seg0 = t.binade_seg(b);
