@@ -4,14 +4,17 @@
 // aggregated per second, ingest GB/s over the upload phase of each round,
 // and the server's peak RSS, with and without TLS, beside the rate of plain
 // TCP sockets over loopback (the same N connections each writing the same
-// bytes to one reading process) measured in the same run. The server's peak
-// RSS is split into a fixed part (the same server and clients with a
-// 1000-parameter model) and the part above it; the server's CPU time per
-// update (downloads included) is less sensitive to other load on the
-// machine than the rates; a second run with a model of
-// twice the size fits RSS = slope x model + intercept (--fit 0 skips it).
+// bytes to one reading process) measured in the same run, and beside the
+// transport floor (grpc_ingest_floor.cc: the same clients uploading to a
+// gRPC server that reads and drops every upload; --floor 0 skips it). The
+// server's peak RSS is split into a fixed part (the same server and clients
+// with a 1000-parameter model) and the part above it; the server's CPU time
+// per update, in all (downloads included) and within the upload phases, is
+// less sensitive to other load on the machine than the rates; a second run
+// with a model of twice the size fits RSS = slope x model + intercept
+// (--fit 0 skips it).
 //
-//   bench_grpc_ingest [--clients 200] [--params 1000000] [--rounds 3] [--fit 1]
+//   bench_grpc_ingest [--clients 200] [--params 1000000] [--rounds 3] [--fit 1] [--floor 1]
 //   SHOAL_BENCH_WINDOWS=1 prints the upload windows (CLOCK_MONOTONIC) to
 //   filter a `perf record -k CLOCK_MONOTONIC -a` profile to uploads alone.
 #include <arpa/inet.h>
@@ -30,37 +33,25 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <sstream>
 #include <spdlog/spdlog.h>
 #include <thread>
 
+#include "bench/grpc_ingest_bench.h"
 #include "client/grpc/server_link.h"
 #include "proto/grpc_runtime.h"
 #include "server/grpc/certs.h"
 #include "server/grpc/grpc_server.h"
 
 using namespace shoal;
+using namespace shoal::bench;
 using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 
 namespace {
 
-int64_t PeakRssKb() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6));
-  return -1;
-}
 
 // Child process: serve `rounds` rounds of FedAvg over `clients` clients.
-struct Knobs {
-  double budget_models = 2;  // upload budget in update sizes
-  int bdp = 0;               // gRPC BDP probing (as shoal-server's default)
-  int lookahead = 4 << 20;   // server stream window bytes (shoal-server's default)
-  int mmap_threshold = 32 << 20;  // as shoal-server
-  int downloads = 8;              // concurrent task downloads (shoal-server's default)
-  int chunk = 1 << 20;            // stream chunk bytes (shoal-server's default)
-};
 
 int Serve(int clients, int64_t params, int rounds, const std::string& certs, const std::string& port_file,
           const std::string& rss_file, const Knobs& k) {
@@ -86,6 +77,7 @@ int Serve(int clients, int64_t params, int rounds, const std::string& certs, con
   cfg.service.max_concurrent_downloads = k.downloads;
   cfg.service.chunk_bytes = k.chunk;
   cfg.finish_grace_s = 30;
+  cfg.transport_memory_bytes = static_cast<int64_t>(k.quota_mb) << 20;
   MemorySink sink;
   server::ServerParts parts;
   parts.algorithm = &alg;
@@ -109,9 +101,24 @@ int Serve(int clients, int64_t params, int rounds, const std::string& certs, con
   return st.ok() ? 0 : 1;
 }
 
+// User + system CPU seconds of process `pid` so far (/proc, 10 ms ticks).
+double ProcessCpuSeconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t close = stat.rfind(')');  // the command name may hold spaces
+  if (close == std::string::npos) return 0;
+  std::istringstream rest(stat.substr(close + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i)
+    if (i >= 14) ticks += std::stod(field);  // utime, stime
+  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
 struct Figures {
   double seconds = 0;  // summed upload phases
   int64_t bytes = 0, updates = 0, rss_kb = 0;
+  double upload_cpu_s = 0;  // the server's CPU time within the upload phases
   double server_cpu_s = 0;  // the server process's user + system CPU time, start to exit
 };
 
@@ -170,20 +177,23 @@ Figures PlainSocket(int clients, int64_t bytes, int rounds) {
   return f;
 }
 
+// `discard`: the transport floor (ServeDiscard) instead of shoal-server.
 Figures Grpc(const std::string& self, int clients, int64_t params, int rounds, const std::string& certs,
-             const Knobs& k) {
+             const Knobs& k, bool discard = false) {
   const std::string dir = fs::temp_directory_path() / ("shoal_bench_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   const std::string port_file = dir + "/port", rss_file = dir + "/rss";
   fs::remove(port_file);
   pid_t child = ::fork();
   if (child == 0) {
-    std::vector<std::string> args = {self, "serve", "--clients", std::to_string(clients), "--params",
+    std::vector<std::string> args = {self, discard ? "discard" : "serve", "--clients", std::to_string(clients), "--params",
                                      std::to_string(params), "--rounds", std::to_string(rounds), "--port-file",
                                      port_file, "--rss-file", rss_file, "--certs", certs,
                                      "--budget-models", std::to_string(k.budget_models), "--bdp", std::to_string(k.bdp),
                                      "--lookahead", std::to_string(k.lookahead), "--mmap-threshold",
-                                     std::to_string(k.mmap_threshold), "--downloads", std::to_string(k.downloads), "--chunk", std::to_string(k.chunk)};
+                                     std::to_string(k.mmap_threshold), "--downloads", std::to_string(k.downloads), "--chunk", std::to_string(k.chunk),
+                                     "--floor-admit", std::to_string(k.floor_admit), "--floor-work",
+                                     std::to_string(k.floor_work), "--quota-mb", std::to_string(k.quota_mb)};
     // SHOAL_BENCH_SERVER_WRAPPER (e.g. "heaptrack") runs the server under a tool.
     if (const char* w = std::getenv("SHOAL_BENCH_SERVER_WRAPPER"); w && *w) args.insert(args.begin(), w);
     std::vector<char*> argv;
@@ -209,7 +219,20 @@ Figures Grpc(const std::string& self, int clients, int64_t params, int rounds, c
   std::atomic<int64_t> submitted{0};
   // Every client downloads its task, then all submit together: the upload
   // phase measures ingest alone.
-  std::barrier sync(clients);
+  // The server's CPU time over each upload phase: read when the last client
+  // reaches the round's barrier and when the round's last upload returns.
+  std::vector<double> cpu_lo(static_cast<size_t>(rounds) + 1, 0), cpu_hi(static_cast<size_t>(rounds) + 1, 0);
+  std::vector<std::atomic<int>> left(static_cast<size_t>(rounds) + 1);
+  for (auto& l : left) l = clients;
+  size_t barrier_phase = 0;
+  auto on_phase = [&]() noexcept {
+    if (barrier_phase < cpu_lo.size()) cpu_lo[barrier_phase++] = ProcessCpuSeconds(child);
+  };
+  auto uploaded = [&](int64_t round) {
+    if (round >= 0 && round <= rounds && --left[static_cast<size_t>(round)] == 0)
+      cpu_hi[static_cast<size_t>(round)] = ProcessCpuSeconds(child);
+  };
+  std::barrier sync(clients, on_phase);
   std::vector<std::thread> threads;
   for (int c = 0; c < clients; ++c)
     threads.emplace_back([&, c] {
@@ -226,6 +249,26 @@ Figures Grpc(const std::string& self, int clients, int64_t params, int rounds, c
       req.set_num_samples(1);
       req.set_procedure("fedavg");
       req.set_num_params(params);
+      if (discard) {  // no registration, no tasks: rounds of uploads alone
+        for (int r = 0; r < rounds; ++r) {
+          Task t;
+          t.client = c;
+          t.round = r;
+          t.task_id = static_cast<uint64_t>(r) * static_cast<uint64_t>(clients) + static_cast<uint64_t>(c);
+          sync.arrive_and_wait();
+          auto t0 = Clock::now();
+          Status st = link->Submit(t, payload, 1);
+          auto t1 = Clock::now();
+          if (!st.ok()) spdlog::warn("client {}: {}", c, st.ToString());
+          ++submitted;
+          uploaded(r);
+          std::lock_guard<std::mutex> l(mu);
+          auto& [lo, hi] = phase[static_cast<size_t>(r)];
+          lo = std::min(lo, t0);
+          hi = std::max(hi, t1);
+        }
+        return;
+      }
       if (!link->Register(req).ok()) return;
       for (;;) {
         auto f = link->GetTask(c, 10000);
@@ -238,6 +281,7 @@ Figures Grpc(const std::string& self, int clients, int64_t params, int rounds, c
         auto t1 = Clock::now();
         if (!st.ok()) spdlog::warn("client {}: {}", c, st.ToString());
         ++submitted;
+        uploaded(f->task.round);
         std::lock_guard<std::mutex> l(mu);
         auto& [lo, hi] = phase[static_cast<size_t>(f->task.round)];
         lo = std::min(lo, t0);
@@ -259,6 +303,8 @@ Figures Grpc(const std::string& self, int clients, int64_t params, int rounds, c
       std::fprintf(stderr, "upload window %.6f %.6f\n", std::chrono::duration<double>(lo.time_since_epoch()).count(),
                    std::chrono::duration<double>(hi.time_since_epoch()).count());
   fig.updates = submitted.load();
+  for (size_t r = 0; r < cpu_lo.size(); ++r)
+    if (cpu_hi[r] > 0) fig.upload_cpu_s += cpu_hi[r] - cpu_lo[r];
   fig.bytes = fig.updates * static_cast<int64_t>(payload.size());
   std::ifstream(rss_file) >> fig.rss_kb;
   fs::remove_all(dir);
@@ -274,7 +320,8 @@ void Print(const char* name, const Figures& f, const Figures& base, int64_t fixe
   std::printf("%-14s %10.1f updates/s  %7.3f GB/s  %5.1f%% of plain socket", name,
               static_cast<double>(f.updates) / f.seconds, gbs, 100.0 * gbs / base_gbs);
   if (f.server_cpu_s > 0)
-    std::printf("  server CPU %.2f ms/update", 1e3 * f.server_cpu_s / static_cast<double>(f.updates));
+    std::printf("  server CPU %.2f ms/update (%.2f in upload phases)", 1e3 * f.server_cpu_s / static_cast<double>(f.updates),
+                1e3 * f.upload_cpu_s / static_cast<double>(f.updates));
   if (f.rss_kb > 0) std::printf("  server peak RSS %.1f MB", static_cast<double>(f.rss_kb) / 1024.0);
   if (f.rss_kb > 0 && fixed_kb > 0 && model_mb > 0) {
     const double above = static_cast<double>(f.rss_kb - fixed_kb) / 1024.0;
@@ -282,6 +329,19 @@ void Print(const char* name, const Figures& f, const Figures& base, int64_t fixe
                 above / model_mb);
   }
   std::printf("\n");
+}
+
+// The transport floor beside the plain socket, and the server it bounds as a
+// share of it.
+void PrintFloor(const char* name, const Figures& f, const Figures& base, const Figures& server) {
+  const double gbs = static_cast<double>(f.bytes) / f.seconds / 1e9;
+  const double base_gbs = static_cast<double>(base.bytes) / base.seconds / 1e9;
+  const double server_gbs = static_cast<double>(server.bytes) / server.seconds / 1e9;
+  std::printf("%-14s %10.1f updates/s  %7.3f GB/s  %5.1f%% of plain socket  server CPU %.2f ms/update (%.2f in "
+              "upload phases); shoal-server ingests at %.1f%% of it\n",
+              name, static_cast<double>(f.updates) / f.seconds, gbs, 100.0 * gbs / base_gbs,
+              1e3 * f.server_cpu_s / static_cast<double>(f.updates), 1e3 * f.upload_cpu_s / static_cast<double>(f.updates),
+              100.0 * server_gbs / gbs);
 }
 
 // Peak RSS at model sizes m and 2m: slope (model sizes per model) and
@@ -308,8 +368,12 @@ int main(int argc, char** argv) {
   app.add_option("--lookahead", k.lookahead, "server gRPC stream lookahead bytes (0 = default)");
   app.add_option("--mmap-threshold", k.mmap_threshold, "malloc mmap threshold");
   app.add_option("--downloads", k.downloads, "server's concurrent task downloads (default 8)");
+  app.add_option("--quota-mb", k.quota_mb, "server's gRPC transport memory quota, MiB (default 16)");
+  app.add_option("--floor-admit", k.floor_admit, "uploads the floor reads at once; 0 (default) = all");
+  app.add_option("--floor-work", k.floor_work, "1: the floor also scans each chunk and adds it into an aggregate "
+                                               "as it streams in (the least an aggregating server does)");
   app.add_option("--chunk", k.chunk, "stream chunk bytes, server and clients (default 1 MiB)");
-  app.add_option("mode", mode, "all | serve (internal)");
+  app.add_option("mode", mode, "all | serve | discard (the last two internal)");
   app.add_option("--clients", clients);
   app.add_option("--params", params);
   app.add_option("--rounds", rounds);
@@ -321,6 +385,9 @@ int main(int argc, char** argv) {
                                "(1, default) or not (0)");
   std::string only = "insecure,tls";
   app.add_option("--only", only, "gRPC transports to run: insecure,tls (the plain socket always runs)");
+  int floor = 1;
+  app.add_option("--floor", floor, "also run the transport floor: a gRPC server that reads each upload and drops it "
+                                   "(1, default) or not (0)");
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::warn);
   // As shoal-server and shoal-client do (the clients in this process too).
@@ -328,6 +395,7 @@ int main(int argc, char** argv) {
   server::ConfigureServerAllocator();
   if (k.mmap_threshold > 0) mallopt(M_MMAP_THRESHOLD, k.mmap_threshold);
   if (mode == "serve") return Serve(clients, params, rounds, certs, port_file, rss_file, k);
+  if (mode == "discard") return ServeDiscard(clients, params, rounds, certs, port_file, rss_file, k);
   const std::string self = fs::canonical("/proc/self/exe").string();
   const std::string cert_dir = fs::temp_directory_path() / ("shoal_bench_certs_" + std::to_string(::getpid()));
   if (Status st = server::GenerateCerts(cert_dir); !st.ok()) {
@@ -346,6 +414,10 @@ int main(int argc, char** argv) {
   Figures insecure, tls;
   if (only.find("insecure") != std::string::npos) insecure = Grpc(self, clients, params, rounds, "", k);
   if (only.find("tls") != std::string::npos) tls = Grpc(self, clients, params, rounds, cert_dir, k);
+  // The floors run after the server they bound, in the same conditions.
+  Figures floor_insecure, floor_tls;
+  if (floor && insecure.updates > 0) floor_insecure = Grpc(self, clients, params, rounds, "", k, true);
+  if (floor && tls.updates > 0) floor_tls = Grpc(self, clients, params, rounds, cert_dir, k, true);
   // The fixed overhead: the same server and clients with a 1000-parameter
   // model (TLS has its own: per-connection TLS state and record buffers).
   Figures fixed, fixed_tls;
@@ -367,6 +439,13 @@ int main(int argc, char** argv) {
   const double model_mb = static_cast<double>(bytes) / 1048576.0;
   if (insecure.updates > 0) Print("grpc insecure", insecure, plain, fixed.rss_kb, model_mb);
   if (tls.updates > 0) Print("grpc tls", tls, plain, fixed_tls.rss_kb, model_mb);
+  if (floor_insecure.updates > 0)
+    PrintFloor(k.floor_work ? "floor+add ins." : "floor insecure", floor_insecure, plain, insecure);
+  if (floor_tls.updates > 0) PrintFloor(k.floor_work ? "floor+add tls" : "floor tls", floor_tls, plain, tls);
+  if (floor_insecure.updates > 0 || floor_tls.updates > 0)
+    std::printf("floor = the same clients uploading to a gRPC server that reads and drops each upload (%s admitted at "
+                "once%s)\n", k.floor_admit > 0 ? std::to_string(k.floor_admit).c_str() : "all",
+                k.floor_work ? "; +add: each chunk scanned and added into an aggregate from gRPC's slices" : "");
   if (insecure2.updates > 0) PrintFit("grpc insecure", insecure, insecure2, model_mb);
   if (tls2.updates > 0) PrintFit("grpc tls", tls, tls2, model_mb);
   std::printf("model %.1f MB; fixed = peak RSS of the same server with a 1000-parameter model; "
