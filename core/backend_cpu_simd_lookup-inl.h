@@ -53,22 +53,19 @@ class Table256 {
  private:
   __m512 r_[16];
 };
-// 32 floats in two registers; t[i & 31].
-class Table32 {
+// 32 lanes of D's type (float or int32) in two registers; t[i & 31]. The
+// permute moves bits, so ints ride in float registers unchanged.
+template <class D>
+class Table32Of {
  public:
-  explicit Table32(const float* t) : lo_(_mm512_loadu_ps(t)), hi_(_mm512_loadu_ps(t + 16)) {}
-  HWY_INLINE VF operator()(VI idx) const { return VF{_mm512_permutex2var_ps(lo_, idx.raw, hi_)}; }
+  explicit Table32Of(const hn::TFromD<D>* t)
+      : lo_(hn::BitCast(DF(), hn::LoadU(D(), t))), hi_(hn::BitCast(DF(), hn::LoadU(D(), t + 16))) {}
+  HWY_INLINE hn::Vec<D> operator()(VI idx) const {
+    return hn::BitCast(D(), VF{_mm512_permutex2var_ps(lo_.raw, idx.raw, hi_.raw)});
+  }
 
  private:
-  __m512 lo_, hi_;
-};
-class Table32I {
- public:
-  explicit Table32I(const int32_t* t) : lo_(_mm512_loadu_si512(t)), hi_(_mm512_loadu_si512(t + 16)) {}
-  HWY_INLINE VI operator()(VI idx) const { return VI{_mm512_permutex2var_epi32(lo_, idx.raw, hi_)}; }
-
- private:
-  __m512i lo_, hi_;
+  VF lo_, hi_;
 };
 // 16 floats in one register; t[i] for i in [0, 16).
 class Table16 {
@@ -90,23 +87,18 @@ class Table256 {
   const float* t_;
 };
 using Table16 = Table256;
-class Table32 {
+template <class D>
+class Table32Of {
  public:
-  explicit Table32(const float* t) : t_(t) {}
-  HWY_INLINE VF operator()(VI idx) const { return hn::GatherIndex(DF(), t_, hn::And(idx, hn::Set(DI(), 31))); }
+  explicit Table32Of(const hn::TFromD<D>* t) : t_(t) {}
+  HWY_INLINE hn::Vec<D> operator()(VI idx) const { return hn::GatherIndex(D(), t_, hn::And(idx, hn::Set(DI(), 31))); }
 
  private:
-  const float* t_;
-};
-class Table32I {
- public:
-  explicit Table32I(const int32_t* t) : t_(t) {}
-  HWY_INLINE VI operator()(VI idx) const { return hn::GatherIndex(DI(), t_, hn::And(idx, hn::Set(DI(), 31))); }
-
- private:
-  const int32_t* t_;
+  const hn::TFromD<D>* t_;
 };
 #endif
+using Table32 = Table32Of<DF>;   // 32 floats
+using Table32I = Table32Of<DI>;  // 32 int32
 
 #if HWY_TARGET == HWY_AVX3_DL
 // A 256-float table as 4 byte planes in 16 registers: 64 byte indices per
