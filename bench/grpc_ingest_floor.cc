@@ -4,7 +4,6 @@
 #include <grpcpp/resource_quota.h>
 #include <grpcpp/security/server_credentials.h>
 
-#include <atomic>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -51,7 +50,6 @@ class DiscardService final
     }
     return true;
   }
-  int64_t bytes() const { return bytes_.load(); }
 
  private:
   class Reader final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
@@ -64,7 +62,6 @@ class DiscardService final
         r.set_accepted(true);
         bool own = false;
         (void)grpc::SerializationTraits<shoal::v1::SubmitReply>::Serialize(r, reply_, &own);
-        svc_->bytes_ += n_;
         Finish(grpc::Status::OK);
         svc_->Leave();
         return;
@@ -74,7 +71,6 @@ class DiscardService final
         if (!svc_->Admit(this)) return;  // queued: Go() when a place frees
         StartSendInitialMetadata();      // "go", as shoal-server once admitted
       }
-      n_ += static_cast<int64_t>(in_.Length());
       if (svc_->work_) svc_->Work(in_, &offset_);
       in_.Clear();
       StartRead(&in_);
@@ -99,7 +95,6 @@ class DiscardService final
     grpc::ByteBuffer* reply_;
     grpc::ByteBuffer in_;
     bool first_ = true;
-    int64_t n_ = 0;
     size_t offset_ = 0;  // next aggregate element (Work)
   };
   // The least an aggregating server must do with each chunk: scan its floats
@@ -158,7 +153,6 @@ class DiscardService final
   const int admit_;
   int active_ = 0;
   std::deque<Reader*> waiting_;
-  std::atomic<int64_t> bytes_{0};
   std::mutex mu_;
   std::condition_variable cv_;
   int64_t done_ = 0;
