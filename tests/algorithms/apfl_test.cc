@@ -76,10 +76,10 @@ TEST(Apfl, PersonalStateCarriesIntoRoundTwo) {
 }
 
 TEST(Apfl, BadValuesNameTheKey) {
-  testing::ExpectRejected("strategy: {name: apfl, alpha: 1.5}\n", "alpha");
-  testing::ExpectRejected("strategy: {name: apfl, alpha: -0.1}\n", "alpha");
-  testing::ExpectRejected("strategy: {name: apfl, alpha_lr: 0}\n", "alpha_lr");
-  testing::ExpectRejected("strategy: {name: apfl}\nclient: {optimizer: {name: adam}}\n", "name");
+  EXPECT_TRUE(testing::RejectedNaming("strategy: {name: apfl, alpha: 1.5}\n", "alpha"));
+  EXPECT_TRUE(testing::RejectedNaming("strategy: {name: apfl, alpha: -0.1}\n", "alpha"));
+  EXPECT_TRUE(testing::RejectedNaming("strategy: {name: apfl, alpha_lr: 0}\n", "alpha_lr"));
+  EXPECT_TRUE(testing::RejectedNaming("strategy: {name: apfl}\nclient: {optimizer: {name: adam}}\n", "name"));
 }
 
 }  // namespace

@@ -76,10 +76,10 @@ TEST(FedOpt, BiasCorrectionOptionDividesTheMoments) {
 }
 
 TEST(FedOpt, BadValuesNameTheKey) {
-  testing::ExpectRejected("strategy: {name: fedadam, beta1: 1.0}\n", "beta1");
-  testing::ExpectRejected("strategy: {name: fedyogi, beta2: -0.1}\n", "beta2");
-  testing::ExpectRejected("strategy: {name: fedadagrad, tau: 0}\n", "tau");
-  testing::ExpectRejected("strategy: {name: fedadam, server_lr: -1}\n", "server_lr");
+  EXPECT_TRUE(testing::RejectedNaming("strategy: {name: fedadam, beta1: 1.0}\n", "beta1"));
+  EXPECT_TRUE(testing::RejectedNaming("strategy: {name: fedyogi, beta2: -0.1}\n", "beta2"));
+  EXPECT_TRUE(testing::RejectedNaming("strategy: {name: fedadagrad, tau: 0}\n", "tau"));
+  EXPECT_TRUE(testing::RejectedNaming("strategy: {name: fedadam, server_lr: -1}\n", "server_lr"));
 }
 
 }  // namespace

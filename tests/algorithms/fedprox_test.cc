@@ -69,10 +69,10 @@ TEST(FedProx, ProportionalSamplingFollowsSampleShares) {
 }
 
 TEST(FedProx, BadValuesNameTheKey) {
-  testing::ExpectRejected("strategy: {name: fedprox, mu: -1}\n", "mu");
-  testing::ExpectRejected("strategy: {name: fedprox, straggler_fraction: 1.5}\n", "straggler_fraction");
-  testing::ExpectRejected("strategy: {name: fedprox, sampling: random}\n", "sampling");
-  testing::ExpectRejected("strategy: {name: fedprox, mode: paperish}\n", "mode");
+  EXPECT_TRUE(testing::RejectedNaming("strategy: {name: fedprox, mu: -1}\n", "mu"));
+  EXPECT_TRUE(testing::RejectedNaming("strategy: {name: fedprox, straggler_fraction: 1.5}\n", "straggler_fraction"));
+  EXPECT_TRUE(testing::RejectedNaming("strategy: {name: fedprox, sampling: random}\n", "sampling"));
+  EXPECT_TRUE(testing::RejectedNaming("strategy: {name: fedprox, mode: paperish}\n", "mode"));
 }
 
 }  // namespace

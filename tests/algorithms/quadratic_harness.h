@@ -120,13 +120,21 @@ inline double PersonalOf(const QuadraticRun& run, int client, double global) {
   return out;
 }
 
-// Expects MakeAlgorithm to reject `yaml` with a message naming `key` and the file.
-inline void ExpectRejected(const std::string& yaml, const std::string& key) {
-  auto root = ConfigNode::Parse(yaml, "bad.yaml").value();
-  auto alg = MakeAlgorithm(root.Child("strategy"), root.Child("client"));
-  ASSERT_FALSE(alg.ok()) << yaml;
-  EXPECT_NE(alg.status().message().find(key), std::string::npos) << alg.status().message();
-  EXPECT_NE(alg.status().message().find("bad.yaml"), std::string::npos) << alg.status().message();
+// Succeeds when MakeAlgorithm rejects `yaml` with a message naming `key` and
+// the file; use as EXPECT_TRUE(RejectedNaming(yaml, key)) so a failure points
+// at the caller and says which yaml, key and message were involved.
+inline ::testing::AssertionResult RejectedNaming(const std::string& yaml, const std::string& key) {
+  auto root = ConfigNode::Parse(yaml, "bad.yaml");
+  if (!root.ok())
+    return ::testing::AssertionFailure() << "yaml does not parse: " << root.status().message() << "\nyaml:\n" << yaml;
+  auto alg = MakeAlgorithm(root.value().Child("strategy"), root.value().Child("client"));
+  if (alg.ok()) return ::testing::AssertionFailure() << "MakeAlgorithm accepted a bad config\nyaml:\n" << yaml;
+  const std::string& msg = alg.status().message();
+  if (msg.find(key) == std::string::npos)
+    return ::testing::AssertionFailure() << "error does not name key '" << key << "': " << msg << "\nyaml:\n" << yaml;
+  if (msg.find("bad.yaml") == std::string::npos)
+    return ::testing::AssertionFailure() << "error does not name file 'bad.yaml': " << msg << "\nyaml:\n" << yaml;
+  return ::testing::AssertionSuccess();
 }
 
 }  // namespace shoal::testing

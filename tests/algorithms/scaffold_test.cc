@@ -54,8 +54,8 @@ TEST(Scaffold, OptionOneUsesTheGradientAtTheServerModel) {
 }
 
 TEST(Scaffold, BadValuesNameTheKey) {
-  testing::ExpectRejected("strategy: {name: scaffold, option: III}\n", "option");
-  testing::ExpectRejected("strategy: {name: scaffold, server_lr: 0}\n", "server_lr");
+  EXPECT_TRUE(testing::RejectedNaming("strategy: {name: scaffold, option: III}\n", "option"));
+  EXPECT_TRUE(testing::RejectedNaming("strategy: {name: scaffold, server_lr: 0}\n", "server_lr"));
 }
 
 }  // namespace

@@ -8,7 +8,9 @@
 #include <cmath>
 #include <cstring>
 #include <functional>
+#include <iomanip>
 #include <span>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -113,21 +115,42 @@ double Nmse(const T* a, const T* b, size_t n) {
   return n == 0 ? 0.0 : num / std::max(den, 1e-300);
 }
 
-// Exact match (bitwise) or NMSE within tol, plus intact guards.
+// Exact match (bitwise) or NMSE within tol, plus intact guards. Call as
+// EXPECT_TRUE(Close(got, want, tol, what)) so a failure points at the op under
+// test; the message names `what`, the first differing index with both values
+// (tol 0) or the NMSE, the tolerance and the worst index (tol > 0), and
+// whether the guard bands were overwritten.
 template <typename T>
-void ExpectClose(const Guarded<T>& got, const Guarded<T>& want, double tol, const std::string& what) {
-  ASSERT_EQ(got.size(), want.size()) << what;
-  EXPECT_TRUE(got.GuardsIntact()) << what << ": wrote outside its output";
+::testing::AssertionResult Close(const Guarded<T>& got, const Guarded<T>& want, double tol, const std::string& what) {
+  if (got.size() != want.size())
+    return ::testing::AssertionFailure() << what << ": size " << got.size() << ", want " << want.size();
+  std::ostringstream bad;
+  bad << std::setprecision(17);
+  if (!got.GuardsIntact()) bad << "; wrote outside its output (guard bands changed)";
   if (tol == 0) {
-    size_t bad = 0, first = got.size();
+    size_t differ = 0, first = got.size();
     for (size_t i = 0; i < got.size(); ++i)
-      if (std::memcmp(&got.data()[i], &want.data()[i], sizeof(T)) != 0 && bad++ == 0) first = i;
-    EXPECT_EQ(bad, 0u) << what << ": " << bad << " of " << got.size() << " differ, first at " << first << " ("
-                       << double(got.data()[first < got.size() ? first : 0]) << " vs "
-                       << double(want.data()[first < got.size() ? first : 0]) << ")";
+      if (std::memcmp(&got.data()[i], &want.data()[i], sizeof(T)) != 0 && differ++ == 0) first = i;
+    if (differ != 0)
+      bad << "; " << differ << " of " << got.size() << " differ (bitwise), first at index " << first << ": got "
+          << double(got.data()[first]) << ", want " << double(want.data()[first]);
   } else {
-    EXPECT_LE(Nmse(got.data(), want.data(), got.size()), tol) << what;
+    const double nmse = Nmse(got.data(), want.data(), got.size());
+    if (!(nmse <= tol)) {
+      size_t worst = 0;
+      double worst_d = -1;
+      for (size_t i = 0; i < got.size(); ++i) {
+        const double d = std::abs(double(got.data()[i]) - double(want.data()[i]));
+        if (!(d <= worst_d)) worst = i, worst_d = d;  // NaN counts as worst
+      }
+      bad << "; NMSE " << nmse << " > tolerance " << tol;
+      if (got.size() != 0)
+        bad << ", largest difference at index " << worst << ": got " << double(got.data()[worst]) << ", want "
+            << double(want.data()[worst]);
+    }
   }
+  if (bad.str().empty()) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << what << bad.str();
 }
 
 inline std::string At(size_t n) { return "n=" + std::to_string(n); }

@@ -63,11 +63,11 @@ TEST(SHOAL_CONFORMANCE_SUITE, Adam8bitStepIsBitIdenticalToCpuRef) {
           State& s = got[k++];
           c.be->Adam8bitStep(h, g, s.p.span(), s.qm.span(), s.qv.span(), s.absm.span(), s.absv.span());
           const std::string what = At(n) + " block=" + std::to_string(block) + " step " + std::to_string(t);
-          ExpectClose(s.p, want.p, 0, what + " p");
-          ExpectClose(s.qm, want.qm, 0, what + " qm");
-          ExpectClose(s.qv, want.qv, 0, what + " qv");
-          ExpectClose(s.absm, want.absm, 0, what + " absm");
-          ExpectClose(s.absv, want.absv, 0, what + " absv");
+          EXPECT_TRUE(Close(s.p, want.p, 0, what + " p"));
+          EXPECT_TRUE(Close(s.qm, want.qm, 0, what + " qm"));
+          EXPECT_TRUE(Close(s.qv, want.qv, 0, what + " qv"));
+          EXPECT_TRUE(Close(s.absm, want.absm, 0, what + " absm"));
+          EXPECT_TRUE(Close(s.absv, want.absv, 0, what + " absv"));
         };
         ForEachBackend(check);
         // The default dispatch too: the kernel's file also compiles AVX3_DL,

@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <iomanip>
+#include <sstream>
 #include <vector>
 
 #include "algorithms/optimizers/linalg.h"
@@ -37,34 +39,46 @@ ParamLayout Tensor(std::vector<int64_t> shape) {
 
 // Runs `steps` steps of `name` on a rows x cols matrix with block_size `bs`,
 // and the same steps on each block as its own tensor (block_size 0); the
-// parameters must agree entry for entry.
-void ExpectBlockedEqualsIndependent(const std::string& name, HParams h, int64_t rows, int64_t cols, int64_t bs,
-                                    int steps) {
+// parameters must agree entry for entry (|blocked - independent| <=
+// 1e-6 max(1, |independent|)). Fails on the first mismatch, naming the block,
+// entry, both values and the tolerance; call through EXPECT_TRUE.
+::testing::AssertionResult BlockedEqualsIndependent(const std::string& name, HParams h, int64_t rows, int64_t cols,
+                                                    int64_t bs, int steps) {
   const size_t n = static_cast<size_t>(rows * cols);
   std::vector<float> p = Gaussian(n, 1, 1.0f);
   std::vector<std::vector<float>> grads;
   for (int s = 0; s < steps; ++s) grads.push_back(Gaussian(n, 10 + s, 0.3f));
   h["block_size"] = static_cast<double>(bs);
-  auto blocked = Make(name, h, Tensor({rows, cols}));
+  auto blocked = MakeOptimizer(name, h, Tensor({rows, cols}), *GetBackend("cpu_ref").value());
+  if (!blocked.ok()) return ::testing::AssertionFailure() << name << " (blocked): " << blocked.status().ToString();
   std::vector<float> pb = p;
-  for (const auto& g : grads) blocked->Step(pb, g, 0.1f);
+  for (const auto& g : grads) blocked.value()->Step(pb, g, 0.1f);
 
   h["block_size"] = 0;
   const auto blocks = PartitionMatrix(0, {rows, cols}, rows * cols, bs);
-  ASSERT_GT(blocks.size(), 1u);
+  if (blocks.size() <= 1u)
+    return ::testing::AssertionFailure() << name << ": " << rows << "x" << cols << " with block_size " << bs
+                                         << " gives " << blocks.size() << " block(s); the test needs more than 1";
   for (const MatrixBlock& b : blocks) {
-    auto single = Make(name, h, Tensor({b.rows, b.cols}));
+    auto single = MakeOptimizer(name, h, Tensor({b.rows, b.cols}), *GetBackend("cpu_ref").value());
+    if (!single.ok()) return ::testing::AssertionFailure() << name << " (single): " << single.status().ToString();
     std::vector<float> q(static_cast<size_t>(b.rows * b.cols)), gq(q.size()), want(q.size());
     GatherBlock(p.data(), b, q.data());
     for (const auto& g : grads) {
       GatherBlock(g.data(), b, gq.data());
-      single->Step(q, gq, 0.1f);
+      single.value()->Step(q, gq, 0.1f);
     }
     GatherBlock(pb.data(), b, want.data());
-    for (size_t i = 0; i < q.size(); ++i)
-      ASSERT_NEAR(want[i], q[i], 1e-6f * std::max(1.0f, std::fabs(q[i])))
-          << name << " block at " << b.offset << " (" << b.rows << "x" << b.cols << ") entry " << i;
+    for (size_t i = 0; i < q.size(); ++i) {
+      const float tol = 1e-6f * std::max(1.0f, std::fabs(q[i]));
+      const double diff = std::fabs(static_cast<double>(want[i]) - static_cast<double>(q[i]));
+      if (!(diff <= tol))
+        return ::testing::AssertionFailure() << name << " block at " << b.offset << " (" << b.rows << "x" << b.cols
+                                             << ") entry " << i << ": blocked " << want[i] << ", independent " << q[i]
+                                             << ", |diff| " << diff << " > tolerance " << tol;
+    }
   }
+  return ::testing::AssertionSuccess();
 }
 
 TEST(MatrixBlocking, PartitionSplitsEachSide) {
@@ -85,37 +99,58 @@ TEST(MatrixBlocking, PartitionSplitsEachSide) {
 }
 
 TEST(MatrixBlocking, ShampooBlockedEqualsIndependentBlocks) {
-  ExpectBlockedEqualsIndependent("shampoo", {{"precondition_frequency", 1}}, 5, 7, 3, 3);
-  ExpectBlockedEqualsIndependent("shampoo", {{"precondition_frequency", 2}, {"grafting", 1}}, 5, 7, 3, 4);
-  ExpectBlockedEqualsIndependent("shampoo", {{"precondition_frequency", 1}, {"grafting", 2}, {"beta1", 0}}, 7, 4, 2, 3);
+  EXPECT_TRUE(BlockedEqualsIndependent("shampoo", {{"precondition_frequency", 1}}, 5, 7, 3, 3));
+  EXPECT_TRUE(BlockedEqualsIndependent("shampoo", {{"precondition_frequency", 2}, {"grafting", 1}}, 5, 7, 3, 4));
+  EXPECT_TRUE(
+      BlockedEqualsIndependent("shampoo", {{"precondition_frequency", 1}, {"grafting", 2}, {"beta1", 0}}, 7, 4, 2, 3));
 }
 
 TEST(MatrixBlocking, SoapBlockedEqualsIndependentBlocks) {
-  ExpectBlockedEqualsIndependent("soap", {{"precondition_frequency", 2}}, 5, 7, 3, 5);
-  ExpectBlockedEqualsIndependent("soap", {{"precondition_frequency", 1}, {"weight_decay", 0}}, 6, 4, 4, 3);
+  EXPECT_TRUE(BlockedEqualsIndependent("soap", {{"precondition_frequency", 2}}, 5, 7, 3, 5));
+  EXPECT_TRUE(BlockedEqualsIndependent("soap", {{"precondition_frequency", 1}, {"weight_decay", 0}}, 6, 4, 4, 3));
 }
 
-// A conv kernel runs exactly as the [out, in kh kw] matrix, with factors of that shape.
-void ExpectConvAsMatrix(const std::string& name, const HParams& h, const char* left, const char* right) {
+// A conv kernel runs exactly as the [out, in kh kw] matrix (bit-identical
+// parameters), with factors of that shape. Every check runs; the failure
+// message lists each one that failed. Call through EXPECT_TRUE.
+::testing::AssertionResult ConvRunsAsMatrix(const std::string& name, const HParams& h, const char* left,
+                                            const char* right) {
   const ParamLayout conv = Tensor({4, 2, 3, 3}), mat = Tensor({4, 18});
-  auto a = Make(name, h, conv), b = Make(name, h, mat);
+  auto a = MakeOptimizer(name, h, conv, *GetBackend("cpu_ref").value());
+  auto b = MakeOptimizer(name, h, mat, *GetBackend("cpu_ref").value());
+  if (!a.ok() || !b.ok())
+    return ::testing::AssertionFailure() << name << ": " << (a.ok() ? b.status() : a.status()).ToString();
   std::vector<float> pa = Gaussian(72, 2, 1.0f), pb = pa;
   for (int s = 0; s < 4; ++s) {
     const std::vector<float> g = Gaussian(72, 20 + s, 0.3f);
-    a->Step(pa, g, 0.05f);
-    b->Step(pb, g, 0.05f);
+    a.value()->Step(pa, g, 0.05f);
+    b.value()->Step(pb, g, 0.05f);
   }
-  EXPECT_EQ(pa, pb) << name;
+  std::ostringstream bad;
+  bad << std::setprecision(9);  // enough digits to tell floats apart
+  size_t differ = 0;
+  for (size_t i = 0; i < pa.size(); ++i)
+    if (pa[i] != pb[i] && differ++ == 0)
+      bad << "\n  conv != matrix: first at entry " << i << ": conv " << pa[i] << ", matrix " << pb[i];
+  if (differ) bad << " (" << differ << " of " << pa.size() << " entries differ)";
   ClientState st;
-  a->SaveState(st);
-  ASSERT_TRUE(st.tensors.count(left) && st.tensors.count(right)) << name;
-  EXPECT_EQ(st.tensors[left].size(), 4u * 4u) << name << " left factor is out x out";
-  EXPECT_EQ(st.tensors[right].size(), 18u * 18u) << name << " right factor is (in kh kw)^2";
+  a.value()->SaveState(st);
+  if (!st.tensors.count(left) || !st.tensors.count(right)) {
+    bad << "\n  state lacks factor " << (st.tensors.count(left) ? right : left);
+  } else {
+    if (st.tensors[left].size() != 4u * 4u)
+      bad << "\n  left factor " << left << " has " << st.tensors[left].size() << " entries, want out x out = 16";
+    if (st.tensors[right].size() != 18u * 18u)
+      bad << "\n  right factor " << right << " has " << st.tensors[right].size()
+          << " entries, want (in kh kw)^2 = 324";
+  }
+  if (bad.str().empty()) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << name << ":" << bad.str();
 }
 
 TEST(MatrixBlocking, ConvKernelUsesReshapedFactors) {
-  ExpectConvAsMatrix("shampoo", {{"precondition_frequency", 1}}, "opt.L0", "opt.R0");
-  ExpectConvAsMatrix("soap", {{"precondition_frequency", 2}}, "opt.GGL0", "opt.GGR0");
+  EXPECT_TRUE(ConvRunsAsMatrix("shampoo", {{"precondition_frequency", 1}}, "opt.L0", "opt.R0"));
+  EXPECT_TRUE(ConvRunsAsMatrix("soap", {{"precondition_frequency", 2}}, "opt.GGL0", "opt.GGR0"));
 }
 
 // Sides over max_preconditioner_dim: diagonal factors l_i = sum_j G_ij^2,

@@ -49,11 +49,17 @@ std::vector<uint8_t> Encode(const VectorCodec& c, const std::vector<float>& x, c
   return c.Encode(u, ctx).value();
 }
 
-void ExpectRejected(const VectorCodec& c, const std::vector<uint8_t>& b, int64_t d, const std::string& needle,
-                    const TransformContext& ctx = Ctx()) {
+// Succeeds when decoding `b` at dimension d fails with an error containing
+// `needle`; called through EXPECT_TRUE so a failure points at the case.
+::testing::AssertionResult Rejected(const VectorCodec& c, const std::vector<uint8_t>& b, int64_t d,
+                                    const std::string& needle, const TransformContext& ctx = Ctx()) {
   auto r = c.Decode(b, d, ctx);
-  ASSERT_FALSE(r.ok()) << "accepted a malformed payload; expected an error containing '" << needle << "'";
-  EXPECT_NE(r.status().ToString().find(needle), std::string::npos) << r.status().ToString();
+  if (r.ok())
+    return ::testing::AssertionFailure() << "accepted a malformed payload of " << b.size() << " bytes at d=" << d
+                                         << "; expected an error containing '" << needle << "'";
+  if (r.status().ToString().find(needle) == std::string::npos)
+    return ::testing::AssertionFailure() << "error does not contain '" << needle << "': " << r.status().ToString();
+  return ::testing::AssertionSuccess();
 }
 
 void PutF(std::vector<uint8_t>& v, float f) {
@@ -84,37 +90,37 @@ TEST(Malformed, EnvelopeFieldsAreChecked) {
     auto b = Encode(*c, x);
     auto bad = b;
     bad[0] ^= 0xff;
-    ExpectRejected(*c, bad, 40, "magic");
+    EXPECT_TRUE(Rejected(*c, bad, 40, "magic"));
     bad = b, bad[6] ^= 0x7;  // family id of the common header
-    ExpectRejected(*c, bad, 40, "method id");
+    EXPECT_TRUE(Rejected(*c, bad, 40, "method id"));
     bad = b, bad[kMethodAt] = static_cast<uint8_t>(bad[kMethodAt] == 5 ? 6 : 5);
-    ExpectRejected(*c, bad, 40, "method id");
+    EXPECT_TRUE(Rejected(*c, bad, 40, "method id"));
     bad = b, bad[kFlagsAt] |= 0x40;
-    ExpectRejected(*c, bad, 40, "flags");
-    ExpectRejected(*c, b, 41, "d=40");
-    ExpectRejected(*c, b, 40, "round", Ctx(7, 4, 2));
+    EXPECT_TRUE(Rejected(*c, bad, 40, "flags"));
+    EXPECT_TRUE(Rejected(*c, b, 41, "d=40"));
+    EXPECT_TRUE(Rejected(*c, b, 40, "round", Ctx(7, 4, 2)));
     bad = b, bad.push_back(0);
-    ExpectRejected(*c, bad, 40, "trailing");
+    EXPECT_TRUE(Rejected(*c, bad, 40, "trailing"));
     // Non-minimal varint for d: 40 written as 0xA8 0x00.
     bad.assign(b.begin(), b.begin() + kDAt);
     bad.push_back(0x80 | 40);
     bad.push_back(0);
     bad.insert(bad.end(), b.begin() + kDAt + 1, b.end());
-    ExpectRejected(*c, bad, 40, "non-minimal");
+    EXPECT_TRUE(Rejected(*c, bad, 40, "non-minimal"));
     // payload_len one larger than the payload actually is.
     Parts p = Split(b);
     auto joined = Join(p);
     ASSERT_EQ(joined, b);
     p.payload.push_back(0);
-    ExpectRejected(*c, Join(p), 40, "");
+    EXPECT_TRUE(Rejected(*c, Join(p), 40, ""));
   }
 }
 
 TEST(Malformed, SeedMustMatchTheRunSeed) {
   auto c = MakeCodec("{name: randk, density: 0.1}");
   auto b = Encode(*c, RandomVector(40, 22));
-  ExpectRejected(*c, b, 40, "seed", Ctx(8, 3, 2));
-  ExpectRejected(*c, b, 40, "seed", Ctx(7, 3, 5));  // another client's seed
+  EXPECT_TRUE(Rejected(*c, b, 40, "seed", Ctx(8, 3, 2)));
+  EXPECT_TRUE(Rejected(*c, b, 40, "seed", Ctx(7, 3, 5)));  // another client's seed
 }
 
 TEST(Malformed, SparseIndicesAreChecked) {
@@ -122,21 +128,21 @@ TEST(Malformed, SparseIndicesAreChecked) {
   Parts p = Split(Encode(*c, RandomVector(50, 23)));
   p.payload = {1, 50};  // k = 1, index 50 >= d
   PutF(p.payload, 1.0f);
-  ExpectRejected(*c, Join(p), 50, "out of range");
+  EXPECT_TRUE(Rejected(*c, Join(p), 50, "out of range"));
   p.payload = {2, 3, 0};  // k = 2 while density gives 1
   PutF(p.payload, 1.0f), PutF(p.payload, 1.0f);
-  ExpectRejected(*c, Join(p), 50, "k=2");
+  EXPECT_TRUE(Rejected(*c, Join(p), 50, "k=2"));
   p.flags |= kFlagBitmap;  // bitmap with two bits set for k = 1
   p.payload = {1, 0x05, 0, 0, 0, 0, 0, 0};
   PutF(p.payload, 1.0f);
-  ExpectRejected(*c, Join(p), 50, "bits set");
+  EXPECT_TRUE(Rejected(*c, Join(p), 50, "bits set"));
   p.payload = {1, 0, 0, 0, 0, 0, 0, 0x20};  // bit 53 >= d
   PutF(p.payload, 1.0f);
-  ExpectRejected(*c, Join(p), 50, ">= d");
+  EXPECT_TRUE(Rejected(*c, Join(p), 50, ">= d"));
   p.flags = 0;
   p.payload = {1, 3};
   PutF(p.payload, std::nanf(""));
-  ExpectRejected(*c, Join(p), 50, "non-finite");
+  EXPECT_TRUE(Rejected(*c, Join(p), 50, "non-finite"));
 }
 
 TEST(Malformed, QuantizerCodesAreChecked) {
@@ -146,7 +152,7 @@ TEST(Malformed, QuantizerCodesAreChecked) {
     p.payload.clear();
     PutF(p.payload, 1.0f);
     p.payload.push_back(0x03);
-    ExpectRejected(*c, Join(p), 4, "trit");
+    EXPECT_TRUE(Rejected(*c, Join(p), 4, "trit"));
   }
   {  // int8 -128.
     auto c = MakeCodec("{name: int8}");
@@ -154,7 +160,7 @@ TEST(Malformed, QuantizerCodesAreChecked) {
     p.payload.clear();
     PutF(p.payload, 1.0f);
     p.payload.insert(p.payload.end(), {0, 0x80, 0, 0});
-    ExpectRejected(*c, Join(p), 4, "-128");
+    EXPECT_TRUE(Rejected(*c, Join(p), 4, "-128"));
   }
   {  // QSGD level 7 > s = 4 (3 level bits).
     auto c = MakeCodec("{name: qsgd, levels: 4}");
@@ -162,7 +168,7 @@ TEST(Malformed, QuantizerCodesAreChecked) {
     p.payload.clear();
     PutF(p.payload, 1.0f);
     p.payload.push_back(0x0e);
-    ExpectRejected(*c, Join(p), 2, "level 7");
+    EXPECT_TRUE(Rejected(*c, Join(p), 2, "level 7"));
   }
   {  // Sign: nonzero pad bits, negative scale.
     auto c = MakeCodec("{name: sign}");
@@ -170,17 +176,17 @@ TEST(Malformed, QuantizerCodesAreChecked) {
     p.payload.clear();
     PutF(p.payload, 1.0f);
     p.payload.push_back(0x80);
-    ExpectRejected(*c, Join(p), 3, "pad bits");
+    EXPECT_TRUE(Rejected(*c, Join(p), 3, "pad bits"));
     p.payload.clear();
     PutF(p.payload, -1.0f);
     p.payload.push_back(0x01);
-    ExpectRejected(*c, Join(p), 3, "negative");
+    EXPECT_TRUE(Rejected(*c, Join(p), 3, "negative"));
   }
   {  // Sketch: wrong number of values.
     auto c = MakeCodec("{name: sketch, rows: 8}");
     Parts p = Split(Encode(*c, RandomVector(40, 28)));
     p.payload.resize(p.payload.size() - 4);
-    ExpectRejected(*c, Join(p), 40, "expected 4b=32");
+    EXPECT_TRUE(Rejected(*c, Join(p), 40, "expected 4b=32"));
   }
 }
 
