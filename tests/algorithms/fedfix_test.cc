@@ -20,6 +20,8 @@ using testing::Toy;
 // reaches the strategy in two events (training done, then arrival) like the
 // simulator's, so results due at a window boundary are queued behind its timer.
 struct ManualDriver {
+  ManualDriver(Strategy& strategy, std::vector<double> client_tau, StrategyContext context)
+      : s(strategy), tau(std::move(client_tau)), ctx(std::move(context)), toy(), q(), tasks(), steps(), xs(), weights() {}
   Strategy& s;
   std::vector<double> tau;
   StrategyContext ctx;

@@ -52,12 +52,16 @@ TEST(OptimizerTraining, EveryOptimizerTwoRoundsWithoutNan) {
       }
       EXPECT_GT(norm, 0.0) << info.name << " did not move";
       const double bytes = u->metrics.at("optimizer_state_bytes");
-      if (info.name != "sgd" && info.name != "sps") EXPECT_GT(bytes, 0.0) << info.name;
+      if (info.name != "sgd" && info.name != "sps") {
+        EXPECT_GT(bytes, 0.0) << info.name;
+      }
       std::vector<float> next(*x);
       for (size_t i = 0; i < next.size(); ++i) next[i] += u->delta[i];
       x = std::make_shared<const std::vector<float>>(std::move(next));
     }
-    if (info.name != "sgd" && info.name != "sps") EXPECT_FALSE(state.empty()) << info.name << " persisted nothing";
+    if (info.name != "sgd" && info.name != "sps") {
+      EXPECT_FALSE(state.empty()) << info.name << " persisted nothing";
+    }
   }
 }
 

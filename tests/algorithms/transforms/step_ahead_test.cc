@@ -56,7 +56,7 @@ class StepAhead : public ::testing::Test {
     Task t;
     t.round = round;
     t.client = 0;
-    t.model = ModelSnapshot{round, std::make_shared<const std::vector<float>>(x)};
+    t.model = ModelSnapshot{static_cast<uint64_t>(round), std::make_shared<const std::vector<float>>(x)};
     TrainContext ctx;
     ctx.backend = backend_;
     ctx.model = model_.get();
