@@ -5,13 +5,30 @@
 #include <vector>
 
 namespace shoal::server {
+namespace {
+
+// `s` as one single-quoted shell word (a ' inside becomes '\'').
+std::string ShellQuote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) {
+    if (c == '\'') {
+      q += "'\\''";
+    } else {
+      q += c;
+    }
+  }
+  q += '\'';
+  return q;
+}
+
+}  // namespace
 
 Status GenerateCerts(const std::string& dir) {
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return Unavailable(dir + ": cannot create: " + ec.message());
-  const std::string d = "'" + fs::absolute(dir).string() + "'";
+  const std::string d = ShellQuote(fs::absolute(dir).string());
   const std::string key = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
   const std::vector<std::string> cmds = {
       "openssl req -x509 " + key + " -keyout " + d + "/ca.key -out " + d + "/ca.crt -days 365 -subj /CN=shoal-ca",
