@@ -17,8 +17,12 @@
 //   bench_grpc_ingest [--clients 200] [--params 1000000] [--rounds 3] [--fit 1] [--floor 1]
 //   SHOAL_BENCH_WINDOWS=1 prints the upload windows (CLOCK_MONOTONIC) to
 //   filter a `perf record -k CLOCK_MONOTONIC -a` profile to uploads alone.
+#include "bench/grpc_ingest_bench.h"
+
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <netinet/in.h>
+#include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -27,17 +31,14 @@
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <barrier>
-#include <malloc.h>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <sstream>
-#include <spdlog/spdlog.h>
 #include <thread>
 
-#include "bench/grpc_ingest_bench.h"
 #include "client/grpc/server_link.h"
 #include "proto/grpc_runtime.h"
 #include "server/grpc/certs.h"
@@ -50,9 +51,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-
 // Child process: serve `rounds` rounds of FedAvg over `clients` clients.
-
 int Serve(int clients, int64_t params, int rounds, const std::string& certs, const std::string& port_file,
           const std::string& rss_file, const Knobs& k) {
   ParamLayout layout;
@@ -86,7 +85,7 @@ int Serve(int clients, int64_t params, int rounds, const std::string& certs, con
   parts.client_samples.assign(static_cast<size_t>(clients), 1);
   parts.initial.assign(static_cast<size_t>(params), 0.0f);
   parts.sink = &sink;
-  server::ConfigureServerAllocator(params * 4);  // as shoal-server, once the model is known
+  server::ConfigureServerAllocator(params * 4);                           // as shoal-server, once the model is known
   if (k.mmap_threshold > 0) mallopt(M_MMAP_THRESHOLD, k.mmap_threshold);  // the --mmap-threshold knob wins
   auto s = server::GrpcServer::Start(cfg, certs.empty(), false, std::move(parts));
   if (!s.ok()) {
@@ -178,22 +177,46 @@ Figures PlainSocket(int clients, int64_t bytes, int rounds) {
 }
 
 // `discard`: the transport floor (ServeDiscard) instead of shoal-server.
-Figures Grpc(const std::string& self, int clients, int64_t params, int rounds, const std::string& certs,
-             const Knobs& k, bool discard = false) {
+Figures Grpc(const std::string& self, int clients, int64_t params, int rounds, const std::string& certs, const Knobs& k,
+             bool discard = false) {
   const std::string dir = fs::temp_directory_path() / ("shoal_bench_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   const std::string port_file = dir + "/port", rss_file = dir + "/rss";
   fs::remove(port_file);
   pid_t child = ::fork();
   if (child == 0) {
-    std::vector<std::string> args = {self, discard ? "discard" : "serve", "--clients", std::to_string(clients), "--params",
-                                     std::to_string(params), "--rounds", std::to_string(rounds), "--port-file",
-                                     port_file, "--rss-file", rss_file, "--certs", certs,
-                                     "--budget-models", std::to_string(k.budget_models), "--bdp", std::to_string(k.bdp),
-                                     "--lookahead", std::to_string(k.lookahead), "--mmap-threshold",
-                                     std::to_string(k.mmap_threshold), "--downloads", std::to_string(k.downloads), "--chunk", std::to_string(k.chunk),
-                                     "--floor-admit", std::to_string(k.floor_admit), "--floor-work",
-                                     std::to_string(k.floor_work), "--quota-mb", std::to_string(k.quota_mb)};
+    std::vector<std::string> args = {self,
+                                     discard ? "discard" : "serve",
+                                     "--clients",
+                                     std::to_string(clients),
+                                     "--params",
+                                     std::to_string(params),
+                                     "--rounds",
+                                     std::to_string(rounds),
+                                     "--port-file",
+                                     port_file,
+                                     "--rss-file",
+                                     rss_file,
+                                     "--certs",
+                                     certs,
+                                     "--budget-models",
+                                     std::to_string(k.budget_models),
+                                     "--bdp",
+                                     std::to_string(k.bdp),
+                                     "--lookahead",
+                                     std::to_string(k.lookahead),
+                                     "--mmap-threshold",
+                                     std::to_string(k.mmap_threshold),
+                                     "--downloads",
+                                     std::to_string(k.downloads),
+                                     "--chunk",
+                                     std::to_string(k.chunk),
+                                     "--floor-admit",
+                                     std::to_string(k.floor_admit),
+                                     "--floor-work",
+                                     std::to_string(k.floor_work),
+                                     "--quota-mb",
+                                     std::to_string(k.quota_mb)};
     // SHOAL_BENCH_SERVER_WRAPPER (e.g. "heaptrack") runs the server under a tool.
     if (const char* w = std::getenv("SHOAL_BENCH_SERVER_WRAPPER"); w && *w) args.insert(args.begin(), w);
     std::vector<char*> argv;
@@ -213,8 +236,8 @@ Figures Grpc(const std::string& self, int clients, int64_t params, int rounds, c
   layout.Add("w", {params});
   TransformContext tc{GetBackend("auto").value(), &layout, 0, 0, 0, 0};
   const std::vector<uint8_t> payload = DenseCodec()->Encode(u, tc).value();
-  std::vector<std::pair<Clock::time_point, Clock::time_point>> phase(static_cast<size_t>(rounds),
-                                                                     {Clock::time_point::max(), Clock::time_point::min()});
+  std::vector<std::pair<Clock::time_point, Clock::time_point>> phase(
+      static_cast<size_t>(rounds), {Clock::time_point::max(), Clock::time_point::min()});
   std::mutex mu;
   std::atomic<int64_t> submitted{0};
   // Every client downloads its task, then all submit together: the upload
@@ -320,7 +343,8 @@ void Print(const char* name, const Figures& f, const Figures& base, int64_t fixe
   std::printf("%-14s %10.1f updates/s  %7.3f GB/s  %5.1f%% of plain socket", name,
               static_cast<double>(f.updates) / f.seconds, gbs, 100.0 * gbs / base_gbs);
   if (f.server_cpu_s > 0)
-    std::printf("  server CPU %.2f ms/update (%.2f in upload phases)", 1e3 * f.server_cpu_s / static_cast<double>(f.updates),
+    std::printf("  server CPU %.2f ms/update (%.2f in upload phases)",
+                1e3 * f.server_cpu_s / static_cast<double>(f.updates),
                 1e3 * f.upload_cpu_s / static_cast<double>(f.updates));
   if (f.rss_kb > 0) std::printf("  server peak RSS %.1f MB", static_cast<double>(f.rss_kb) / 1024.0);
   if (f.rss_kb > 0 && fixed_kb > 0 && model_mb > 0) {
@@ -337,11 +361,12 @@ void PrintFloor(const char* name, const Figures& f, const Figures& base, const F
   const double gbs = static_cast<double>(f.bytes) / f.seconds / 1e9;
   const double base_gbs = static_cast<double>(base.bytes) / base.seconds / 1e9;
   const double server_gbs = static_cast<double>(server.bytes) / server.seconds / 1e9;
-  std::printf("%-14s %10.1f updates/s  %7.3f GB/s  %5.1f%% of plain socket  server CPU %.2f ms/update (%.2f in "
-              "upload phases); shoal-server ingests at %.1f%% of it\n",
-              name, static_cast<double>(f.updates) / f.seconds, gbs, 100.0 * gbs / base_gbs,
-              1e3 * f.server_cpu_s / static_cast<double>(f.updates), 1e3 * f.upload_cpu_s / static_cast<double>(f.updates),
-              100.0 * server_gbs / gbs);
+  std::printf(
+      "%-14s %10.1f updates/s  %7.3f GB/s  %5.1f%% of plain socket  server CPU %.2f ms/update (%.2f in "
+      "upload phases); shoal-server ingests at %.1f%% of it\n",
+      name, static_cast<double>(f.updates) / f.seconds, gbs, 100.0 * gbs / base_gbs,
+      1e3 * f.server_cpu_s / static_cast<double>(f.updates), 1e3 * f.upload_cpu_s / static_cast<double>(f.updates),
+      100.0 * server_gbs / gbs);
 }
 
 // Peak RSS at model sizes m and 2m: slope (model sizes per model) and
@@ -349,10 +374,11 @@ void PrintFloor(const char* name, const Figures& f, const Figures& base, const F
 void PrintFit(const char* name, const Figures& f1, const Figures& f2, double model_mb) {
   const double r1 = static_cast<double>(f1.rss_kb) / 1024.0, r2 = static_cast<double>(f2.rss_kb) / 1024.0;
   const double slope = (r2 - r1) / model_mb, intercept = r1 - slope * model_mb;
-  std::printf("%-14s RSS fit over %.1f and %.1f MB models: %.1f and %.1f MB -> %.2f x model + %.1f MB (target "
-              "slope < 4); %.3f GB/s at %.1f MB\n",
-              name, model_mb, 2 * model_mb, r1, r2, slope, intercept,
-              static_cast<double>(f2.bytes) / f2.seconds / 1e9, 2 * model_mb);
+  std::printf(
+      "%-14s RSS fit over %.1f and %.1f MB models: %.1f and %.1f MB -> %.2f x model + %.1f MB (target "
+      "slope < 4); %.3f GB/s at %.1f MB\n",
+      name, model_mb, 2 * model_mb, r1, r2, slope, intercept, static_cast<double>(f2.bytes) / f2.seconds / 1e9,
+      2 * model_mb);
 }
 
 }  // namespace
@@ -370,8 +396,9 @@ int main(int argc, char** argv) {
   app.add_option("--downloads", k.downloads, "server's concurrent task downloads (default 8)");
   app.add_option("--quota-mb", k.quota_mb, "server's gRPC transport memory quota, MiB (default 16)");
   app.add_option("--floor-admit", k.floor_admit, "uploads the floor reads at once; 0 (default) = all");
-  app.add_option("--floor-work", k.floor_work, "1: the floor also scans each chunk and adds it into an aggregate "
-                                               "as it streams in (the least an aggregating server does)");
+  app.add_option("--floor-work", k.floor_work,
+                 "1: the floor also scans each chunk and adds it into an aggregate "
+                 "as it streams in (the least an aggregating server does)");
   app.add_option("--chunk", k.chunk, "stream chunk bytes, server and clients (default 1 MiB)");
   app.add_option("mode", mode, "all | serve | discard (the last two internal)");
   app.add_option("--clients", clients);
@@ -381,13 +408,15 @@ int main(int argc, char** argv) {
   app.add_option("--rss-file", rss_file);
   app.add_option("--certs", certs);
   int fit = 1;
-  app.add_option("--fit", fit, "also run gRPC with a model of 2 x --params to fit RSS = slope x model + intercept "
-                               "(1, default) or not (0)");
+  app.add_option("--fit", fit,
+                 "also run gRPC with a model of 2 x --params to fit RSS = slope x model + intercept "
+                 "(1, default) or not (0)");
   std::string only = "insecure,tls";
   app.add_option("--only", only, "gRPC transports to run: insecure,tls (the plain socket always runs)");
   int floor = 1;
-  app.add_option("--floor", floor, "also run the transport floor: a gRPC server that reads each upload and drops it "
-                                   "(1, default) or not (0)");
+  app.add_option("--floor", floor,
+                 "also run the transport floor: a gRPC server that reads each upload and drops it "
+                 "(1, default) or not (0)");
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::warn);
   // As shoal-server and shoal-client do (the clients in this process too).
@@ -403,10 +432,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   const int64_t bytes = params * 4;
-  std::printf("%d clients x %lld parameters (%.1f MB update) x %d rounds, %u hardware threads, upload budget %.1f "
-              "updates, BDP %s, stream window %d\n", clients, static_cast<long long>(params),
-              static_cast<double>(bytes) / 1e6, rounds, std::thread::hardware_concurrency(), k.budget_models,
-              k.bdp ? "on" : "off", k.lookahead);
+  std::printf(
+      "%d clients x %lld parameters (%.1f MB update) x %d rounds, %u hardware threads, upload budget %.1f "
+      "updates, BDP %s, stream window %d\n",
+      clients, static_cast<long long>(params), static_cast<double>(bytes) / 1e6, rounds,
+      std::thread::hardware_concurrency(), k.budget_models, k.bdp ? "on" : "off", k.lookahead);
   // The plain socket runs before and after the gRPC runs and the percentages
   // use both together, so load that changes during the run (a shared
   // machine) biases neither side.
@@ -443,13 +473,17 @@ int main(int argc, char** argv) {
     PrintFloor(k.floor_work ? "floor+add ins." : "floor insecure", floor_insecure, plain, insecure);
   if (floor_tls.updates > 0) PrintFloor(k.floor_work ? "floor+add tls" : "floor tls", floor_tls, plain, tls);
   if (floor_insecure.updates > 0 || floor_tls.updates > 0)
-    std::printf("floor = the same clients uploading to a gRPC server that reads and drops each upload (%s admitted at "
-                "once%s)\n", k.floor_admit > 0 ? std::to_string(k.floor_admit).c_str() : "all",
-                k.floor_work ? "; +add: each chunk scanned and added into an aggregate from gRPC's slices" : "");
+    std::printf(
+        "floor = the same clients uploading to a gRPC server that reads and drops each upload (%s admitted at "
+        "once%s)\n",
+        k.floor_admit > 0 ? std::to_string(k.floor_admit).c_str() : "all",
+        k.floor_work ? "; +add: each chunk scanned and added into an aggregate from gRPC's slices" : "");
   if (insecure2.updates > 0) PrintFit("grpc insecure", insecure, insecure2, model_mb);
   if (tls2.updates > 0) PrintFit("grpc tls", tls, tls2, model_mb);
-  std::printf("model %.1f MB; fixed = peak RSS of the same server with a 1000-parameter model; "
-              "RSS target < 4 x model + fixed overhead\n", model_mb);
+  std::printf(
+      "model %.1f MB; fixed = peak RSS of the same server with a 1000-parameter model; "
+      "RSS target < 4 x model + fixed overhead\n",
+      model_mb);
   fs::remove_all(cert_dir);
   return 0;
 }

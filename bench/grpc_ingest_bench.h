@@ -10,9 +10,9 @@ namespace shoal::bench {
 
 // Server knobs, passed to the server child process on its command line.
 struct Knobs {
-  double budget_models = 2;  // upload budget in update sizes
-  int bdp = 0;               // gRPC BDP probing (as shoal-server's default)
-  int lookahead = 4 << 20;   // server stream window bytes (shoal-server's default)
+  double budget_models = 2;       // upload budget in update sizes
+  int bdp = 0;                    // gRPC BDP probing (as shoal-server's default)
+  int lookahead = 4 << 20;        // server stream window bytes (shoal-server's default)
   int mmap_threshold = 32 << 20;  // as shoal-server
   int downloads = 8;              // concurrent task downloads (shoal-server's default)
   int chunk = 1 << 20;            // stream chunk bytes (shoal-server's default)

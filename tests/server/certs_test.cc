@@ -16,8 +16,8 @@ namespace {
 namespace fs = std::filesystem;
 
 int Verify(const fs::path& dir, const std::string& cert) {
-  const std::string cmd = "openssl verify -CAfile \"" + (dir / "ca.crt").string() + "\" \"" +
-                          (dir / cert).string() + "\" >/dev/null 2>&1";
+  const std::string cmd =
+      "openssl verify -CAfile \"" + (dir / "ca.crt").string() + "\" \"" + (dir / cert).string() + "\" >/dev/null 2>&1";
   return std::system(cmd.c_str());
 }
 
