@@ -185,38 +185,23 @@ Figures Grpc(const std::string& self, int clients, int64_t params, int rounds, c
   fs::remove(port_file);
   pid_t child = ::fork();
   if (child == 0) {
-    std::vector<std::string> args = {self,
-                                     discard ? "discard" : "serve",
-                                     "--clients",
-                                     std::to_string(clients),
-                                     "--params",
-                                     std::to_string(params),
-                                     "--rounds",
-                                     std::to_string(rounds),
-                                     "--port-file",
-                                     port_file,
-                                     "--rss-file",
-                                     rss_file,
-                                     "--certs",
-                                     certs,
-                                     "--budget-models",
-                                     std::to_string(k.budget_models),
-                                     "--bdp",
-                                     std::to_string(k.bdp),
-                                     "--lookahead",
-                                     std::to_string(k.lookahead),
-                                     "--mmap-threshold",
-                                     std::to_string(k.mmap_threshold),
-                                     "--downloads",
-                                     std::to_string(k.downloads),
-                                     "--chunk",
-                                     std::to_string(k.chunk),
-                                     "--floor-admit",
-                                     std::to_string(k.floor_admit),
-                                     "--floor-work",
-                                     std::to_string(k.floor_work),
-                                     "--quota-mb",
-                                     std::to_string(k.quota_mb)};
+    std::vector<std::string> args = {self, discard ? "discard" : "serve"};
+    const std::pair<const char*, std::string> flags[] = {{"--clients", std::to_string(clients)},
+                                                         {"--params", std::to_string(params)},
+                                                         {"--rounds", std::to_string(rounds)},
+                                                         {"--port-file", port_file},
+                                                         {"--rss-file", rss_file},
+                                                         {"--certs", certs},
+                                                         {"--budget-models", std::to_string(k.budget_models)},
+                                                         {"--bdp", std::to_string(k.bdp)},
+                                                         {"--lookahead", std::to_string(k.lookahead)},
+                                                         {"--mmap-threshold", std::to_string(k.mmap_threshold)},
+                                                         {"--downloads", std::to_string(k.downloads)},
+                                                         {"--chunk", std::to_string(k.chunk)},
+                                                         {"--floor-admit", std::to_string(k.floor_admit)},
+                                                         {"--floor-work", std::to_string(k.floor_work)},
+                                                         {"--quota-mb", std::to_string(k.quota_mb)}};
+    for (const auto& [flag, value] : flags) args.insert(args.end(), {flag, value});
     // SHOAL_BENCH_SERVER_WRAPPER (e.g. "heaptrack") runs the server under a tool.
     if (const char* w = std::getenv("SHOAL_BENCH_SERVER_WRAPPER"); w && *w) args.insert(args.begin(), w);
     std::vector<char*> argv;
@@ -266,49 +251,43 @@ Figures Grpc(const std::string& self, int clients, int64_t params, int rounds, c
       o.server_name = "localhost";
       o.chunk_bytes = k.chunk;
       auto link = client::ServerLink::Connect(o).value();
-      shoal::v1::RegisterRequest req;
-      req.set_protocol_version(1);
-      req.set_client_id(c);
-      req.set_num_samples(1);
-      req.set_procedure("fedavg");
-      req.set_num_params(params);
+      // One upload, timed into its round's phase (retried while the server
+      // answers UNAVAILABLE: reorder window or budget).
+      auto upload = [&](const Task& t) {
+        sync.arrive_and_wait();
+        const auto t0 = Clock::now();
+        Status st = link->Submit(t, payload, 1);
+        while (st.code() == StatusCode::kUnavailable) st = link->Submit(t, payload, 1);
+        const auto t1 = Clock::now();
+        if (!st.ok()) spdlog::warn("client {}: {}", c, st.ToString());
+        ++submitted;
+        uploaded(t.round);
+        std::lock_guard<std::mutex> l(mu);
+        auto& [lo, hi] = phase[static_cast<size_t>(t.round)];
+        lo = std::min(lo, t0);
+        hi = std::max(hi, t1);
+      };
       if (discard) {  // no registration, no tasks: rounds of uploads alone
         for (int r = 0; r < rounds; ++r) {
           Task t;
           t.client = c;
           t.round = r;
           t.task_id = static_cast<uint64_t>(r) * static_cast<uint64_t>(clients) + static_cast<uint64_t>(c);
-          sync.arrive_and_wait();
-          auto t0 = Clock::now();
-          Status st = link->Submit(t, payload, 1);
-          auto t1 = Clock::now();
-          if (!st.ok()) spdlog::warn("client {}: {}", c, st.ToString());
-          ++submitted;
-          uploaded(r);
-          std::lock_guard<std::mutex> l(mu);
-          auto& [lo, hi] = phase[static_cast<size_t>(r)];
-          lo = std::min(lo, t0);
-          hi = std::max(hi, t1);
+          upload(t);
         }
         return;
       }
+      shoal::v1::RegisterRequest req;
+      req.set_protocol_version(1);
+      req.set_client_id(c);
+      req.set_num_samples(1);
+      req.set_procedure("fedavg");
+      req.set_num_params(params);
       if (!link->Register(req).ok()) return;
       for (;;) {
         auto f = link->GetTask(c, 10000);
         if (!f.ok() || f->kind == client::ServerLink::Fetched::Kind::kFinished) return;
-        if (f->kind != client::ServerLink::Fetched::Kind::kTask) continue;
-        sync.arrive_and_wait();
-        auto t0 = Clock::now();
-        Status st = link->Submit(f->task, payload, 1);
-        while (st.code() == StatusCode::kUnavailable) st = link->Submit(f->task, payload, 1);
-        auto t1 = Clock::now();
-        if (!st.ok()) spdlog::warn("client {}: {}", c, st.ToString());
-        ++submitted;
-        uploaded(f->task.round);
-        std::lock_guard<std::mutex> l(mu);
-        auto& [lo, hi] = phase[static_cast<size_t>(f->task.round)];
-        lo = std::min(lo, t0);
-        hi = std::max(hi, t1);
+        if (f->kind == client::ServerLink::Fetched::Kind::kTask) upload(f->task);
       }
     });
   for (auto& t : threads) t.join();
