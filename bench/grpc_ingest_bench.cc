@@ -69,7 +69,10 @@ int Serve(int clients, int64_t params, int rounds, const std::string& certs, con
   }
   cfg.coordinator.ordered_commit = false;
   cfg.coordinator.max_update_bytes = params * 4 + (1 << 20);
-  cfg.service.upload_budget_bytes = static_cast<int64_t>(k.budget_models * static_cast<double>(params * 4 + 4096));
+  // shoal-server's default budget is two dense updates; --budget-models
+  // scales it (0 = unlimited).
+  cfg.service.upload_budget_bytes =
+      static_cast<int64_t>(k.budget_models / 2 * static_cast<double>(server::DefaultUploadBudgetBytes(params)));
   cfg.transport_bdp_probe = k.bdp != 0;
   cfg.transport_stream_window_bytes = k.lookahead;
   cfg.service.max_update_bytes = cfg.coordinator.max_update_bytes;
@@ -368,7 +371,7 @@ int main(int argc, char** argv) {
   int64_t params = 1000000;
   std::string port_file, rss_file, certs, mode = "all";
   Knobs k;
-  app.add_option("--budget-models", k.budget_models, "server upload budget, in update sizes (default 2)");
+  app.add_option("--budget-models", k.budget_models, "server upload budget, in dense update sizes (default 2, shoal-server's default; 0 = unlimited)");
   app.add_option("--bdp", k.bdp, "gRPC BDP probing on the server: 0 (default) or 1");
   app.add_option("--lookahead", k.lookahead, "server gRPC stream lookahead bytes (0 = default)");
   app.add_option("--mmap-threshold", k.mmap_threshold, "malloc mmap threshold");

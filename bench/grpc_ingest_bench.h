@@ -10,7 +10,7 @@ namespace shoal::bench {
 
 // Server knobs, passed to the server child process on its command line.
 struct Knobs {
-  double budget_models = 2;       // upload budget in update sizes
+  double budget_models = 2;       // upload budget in dense update sizes (shoal-server's default)
   int bdp = 0;                    // gRPC BDP probing (as shoal-server's default)
   int lookahead = 4 << 20;        // server stream window bytes (shoal-server's default)
   int mmap_threshold = 32 << 20;  // as shoal-server

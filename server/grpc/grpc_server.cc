@@ -69,6 +69,8 @@ Result<std::unique_ptr<GrpcServer>> GrpcServer::Start(const ServerConfig& cfg, b
     self->CheckFinished();
   });
   ServiceOptions so = cfg.service;
+  so.transport_allowance_bytes = TransportAllowanceBytes(cfg);
+  so.stream_in_flight_bytes = StreamInFlightBytes(cfg);
   so.procedure = s->parts_.algorithm->procedure->name();
   s->service_ = std::make_unique<AggregatorService>(so, s->loop_);
   s->coord_ = std::make_unique<Coordinator>(cfg.coordinator, *s->parts_.algorithm, *s->parts_.backend,

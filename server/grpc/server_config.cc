@@ -33,6 +33,18 @@ Result<std::map<int, std::string>> ReadTokens(const std::string& path) {
 
 }  // namespace
 
+int64_t DefaultUploadBudgetBytes(int64_t num_params) { return 2 * (4 * num_params + (64 << 10)); }
+
+int64_t TransportAllowanceBytes(const ServerConfig& cfg) {
+  return cfg.transport_memory_bytes - cfg.transport_memory_bytes / 4;  // ceil(3/4 x quota)
+}
+
+int64_t StreamInFlightBytes(const ServerConfig& cfg) {
+  if (cfg.transport_bdp_probe) return 0;  // unbounded: charge whole uploads
+  const int64_t window = cfg.transport_stream_window_bytes > 0 ? cfg.transport_stream_window_bytes : 65535;
+  return window + cfg.service.chunk_bytes + (64 << 10);
+}
+
 Result<ServerConfig> LoadServerConfig(const std::string& path, int64_t num_params) {
   ServerConfig c;
   ConfigNode root;
@@ -58,7 +70,7 @@ Result<ServerConfig> LoadServerConfig(const std::string& path, int64_t num_param
                                          [](const int64_t& v) { return v > 0; }, "> 0");
   c.service.chunk_bytes = lim.Get<int>("chunk_bytes", 1 << 20, [](const int& v) { return v >= 4096 && v <= (16 << 20); },
                                        "in [4096, 16777216]");
-  c.service.upload_budget_bytes = lim.Get<int64_t>("upload_budget_bytes", 2 * co.max_update_bytes,
+  c.service.upload_budget_bytes = lim.Get<int64_t>("upload_budget_bytes", DefaultUploadBudgetBytes(num_params),
                                                    [](const int64_t& v) { return v >= 0; }, ">= 0 (0 = unlimited)");
   c.service.max_concurrent_downloads = lim.Get<int>("max_concurrent_downloads", 8, [](const int& v) { return v >= 1; },
                                                    ">= 1");
@@ -78,6 +90,11 @@ Result<ServerConfig> LoadServerConfig(const std::string& path, int64_t num_param
       1e6 * root.Get<double>("client_timeout_s", 0.0, [](const double& v) { return v >= 0; }, ">= 0 (0 = off)"));
   c.finish_grace_s = root.Get<double>("finish_grace_s", 5.0, [](const double& v) { return v >= 0; }, ">= 0");
   RETURN_IF_ERROR(root.CheckUnknownKeys());
+  if (const int64_t one = StreamInFlightBytes(c); one > 0 && TransportAllowanceBytes(c) < one)
+    return InvalidArgument(lim.Where("transport_memory_bytes") + ": expected at least " +
+                           std::to_string(4 * (one - 1) / 3 + 1) +
+                           " bytes (4/3 x one upload in flight: transport_stream_window_bytes + chunk_bytes + 64 KiB), "
+                           "got " + std::to_string(c.transport_memory_bytes));
   if (c.tls_cert.empty() != c.tls_key.empty())
     return InvalidArgument(tls.Where("cert") + ": tls.cert and tls.key must be given together");
   if (c.require_client_cert && c.tls_client_ca.empty())

@@ -299,17 +299,25 @@ class AggregatorService::ResultReader final : public grpc::ServerReadReactor<grp
   void Admit() {  // event loop
     Status st = svc_->coord_->Admit(header_.client_id(), header_.round(), header_.task_id(), header_.total_bytes());
     if (!st.ok()) return Reject(st);
+    // Two budgets, always taken in this order: the upload buffers, then the
+    // bytes the upload may have in flight in gRPC's buffers (within its
+    // memory quota, which would otherwise reset admitted streams).
     svc_->uploads_.Acquire(header_.total_bytes(), [this] {
       held_ = header_.total_bytes();
-      const int64_t prefix = std::min<int64_t>({static_cast<int64_t>(svc_->coord_->ingest_prefix_bytes()),
-                                                static_cast<int64_t>(sizeof(prefix_)), held_});
-      buf_ = svc_->TakeBuffer(held_ - prefix);
-      target_ = IngestTarget{prefix_, prefix, reinterpret_cast<uint8_t*>(buf_.data()), held_, 0};
-      // "Go": the initial metadata tells the client its upload is admitted.
-      // A client waits for it before sending data, so uploads queued for the
-      // budget hold no bytes in the server (nor in gRPC's stream windows).
-      StartSendInitialMetadata();
-      StartRead(&in_);
+      const int64_t bound = svc_->opts_.stream_in_flight_bytes;
+      const int64_t charge = bound > 0 ? std::min(held_, bound) : held_;
+      svc_->transport_.Acquire(charge, [this, charge] {
+        in_flight_ = charge;
+        const int64_t prefix = std::min<int64_t>({static_cast<int64_t>(svc_->coord_->ingest_prefix_bytes()),
+                                                  static_cast<int64_t>(sizeof(prefix_)), held_});
+        buf_ = svc_->TakeBuffer(held_ - prefix);
+        target_ = IngestTarget{prefix_, prefix, reinterpret_cast<uint8_t*>(buf_.data()), held_, 0};
+        // "Go": the initial metadata tells the client its upload is admitted.
+        // A client waits for it before sending data, so uploads queued for the
+        // budgets hold no bytes in the server (nor in gRPC's stream windows).
+        StartSendInitialMetadata();
+        StartRead(&in_);
+      });
     });
   }
 
@@ -371,12 +379,13 @@ class AggregatorService::ResultReader final : public grpc::ServerReadReactor<grp
 
   // Gives back the upload budget and the ingest buffer (any thread).
   void Release() {
-    if (held_ == 0 && buf_.capacity() == 0) return;
-    const int64_t n = held_;
-    held_ = 0;
+    if (held_ == 0 && in_flight_ == 0 && buf_.capacity() == 0) return;
+    const int64_t n = held_, f = in_flight_;
+    held_ = in_flight_ = 0;
     AggregatorService* svc = svc_;
-    svc_->Post([svc, n, b = std::make_shared<std::vector<float>>(std::move(buf_))]() mutable {
+    svc_->Post([svc, n, f, b = std::make_shared<std::vector<float>>(std::move(buf_))]() mutable {
       svc->ReturnBuffer(std::move(*b));
+      if (f > 0) svc->transport_.Release(f);  // reverse order of Acquire
       if (n > 0) svc->uploads_.Release(n);
     });
     buf_ = {};
@@ -389,7 +398,8 @@ class AggregatorService::ResultReader final : public grpc::ServerReadReactor<grp
   grpc::ByteBuffer in_;
   shoal::v1::ResultHeader header_;
   bool have_header_ = false;
-  int64_t held_ = 0;  // upload budget held
+  int64_t held_ = 0;       // upload budget held
+  int64_t in_flight_ = 0;  // transport allowance held
   std::vector<float> buf_;  // total_bytes() of room once admitted
   uint8_t prefix_[64];       // the upload's first ingest_prefix_bytes()
   IngestTarget target_;      // where the next data bytes go
@@ -423,6 +433,7 @@ void AggregatorService::ReturnBuffer(std::vector<float> b) {
 AggregatorService::AggregatorService(ServiceOptions opts, boost::asio::io_context& loop)
     : opts_(std::move(opts)), loop_(loop) {
   uploads_.budget = opts_.upload_budget_bytes;
+  transport_.budget = opts_.transport_allowance_bytes;
   downloads_.budget = std::max(1, opts_.max_concurrent_downloads);
 }
 AggregatorService::~AggregatorService() = default;

@@ -31,6 +31,10 @@ inline constexpr uint32_t kProtocolVersion = 1;
 struct ServiceOptions {
   int chunk_bytes = 1 << 20;             // model/update chunk size, in [4 KiB, 16 MiB]
   int64_t upload_budget_bytes = 0;       // bytes of uploads being received at once; 0 = unlimited
+  // Bytes admitted uploads may hold in gRPC's buffers at once (within its
+  // memory quota), each charged min(size, stream_in_flight_bytes); 0 = no bound.
+  int64_t transport_allowance_bytes = 0;
+  int64_t stream_in_flight_bytes = 0;    // per-upload bound (0 = its whole size)
   std::map<int, std::string> tokens;     // client id -> bearer token; empty = no token check
   int max_concurrent_downloads = 8;      // task streams being written at once (>= 1); others queue
   int max_wait_ms = 10000;               // longest GetTask long-poll
@@ -108,6 +112,7 @@ class AggregatorService final : public AggregatorBase, public ClientLink {
   std::set<int> notified_;
   bool finished_ = false;
   Gate uploads_;    // bytes of upload buffers
+  Gate transport_;  // bytes admitted uploads may have in flight in gRPC
   Gate downloads_;  // task streams being written
   // Ingest buffers are float vectors so a dense update is decoded in place
   // and becomes the delta (Coordinator::DecodeAndCheck). Buffers a codec left
